@@ -1,0 +1,23 @@
+#include "netcore/base/undo.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+namespace netcore {
+
+void Undo::run() noexcept {
+  auto steps = std::move(steps_);
+  steps_.clear();
+  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+    try {
+      (*it)();
+    } catch (const std::exception& e) {
+      spdlog::warn("rollback: {}, ignoring", e.what());
+    } catch (...) {
+      spdlog::warn("rollback: unknown error, ignoring");
+    }
+  }
+}
+
+}  // namespace netcore

@@ -1,0 +1,87 @@
+#include "netcore/proc/process.hpp"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <future>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/process/args.hpp>
+#include <boost/process/async.hpp>
+#include <boost/process/child.hpp>
+#include <boost/process/env.hpp>
+#include <boost/process/exe.hpp>
+#include <boost/process/environment.hpp>
+#include <boost/process/extend.hpp>
+#include <boost/process/handles.hpp>
+#include <boost/process/io.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include "netcore/base/error.hpp"
+
+extern char** environ;
+
+namespace netcore::proc {
+namespace bp = boost::process;
+
+std::string RunResult::describe() const {
+  if (timed_out) return "timed out";
+  if (signal != 0) return "killed by signal " + std::to_string(signal);
+  return "exit status " + std::to_string(exit_code);
+}
+
+RunResult run(const RunRequest& request) {
+  bp::environment env;
+  for (const auto& [key, value] : request.env) env[key] = value;
+
+  boost::asio::io_context io;
+  std::future<std::string> out;
+  std::future<std::string> err;
+  RunResult result;
+  bp::child child;
+  try {
+    child = bp::child(bp::exe = request.program.string(), bp::args = request.args,
+                      bp::env = env, bp::std_in < boost::asio::buffer(request.input),
+                      bp::std_out > out, bp::std_err > err, io, bp::limit_handles);
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::kInternal, "start " + request.program.string() + ": " + e.what());
+  }
+  spdlog::debug("started {} (pid {})", request.program.string(), child.id());
+
+  if (request.timeout.count() > 0) {
+    io.run_for(request.timeout);
+    if (!io.stopped()) {
+      result.timed_out = true;
+      std::error_code ignored;
+      child.terminate(ignored);  // SIGKILL
+      io.run();
+    }
+  } else {
+    io.run();
+  }
+  std::error_code wait_error;
+  child.wait(wait_error);
+  const int status = child.native_exit_code();
+  if (WIFSIGNALED(status)) {
+    result.signal = WTERMSIG(status);
+  } else {
+    result.exit_code = WEXITSTATUS(status);
+  }
+  result.out = out.get();
+  result.err = err.get();
+  return result;
+}
+
+Environment current_environment() {
+  Environment env;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string_view kv(*entry);
+    const auto eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return env;
+}
+
+}  // namespace netcore::proc
