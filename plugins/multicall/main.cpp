@@ -1,0 +1,41 @@
+// nsnet-cni: every nsnet plugin in one executable, chosen by the name it runs as
+// (argv[0] = ".../loopback" runs the loopback plugin).
+
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include <netcore/cni/skel.hpp>
+
+#include "loopback/loopback.hpp"
+
+namespace {
+
+struct Entry {
+  std::string_view name;
+  netcore::cni::PluginSpec (*spec)();
+};
+
+constexpr Entry kPlugins[] = {
+    {"loopback", plugins::loopback::spec},
+};
+
+std::string_view base_name(const char* path) {
+  const char* slash = std::strrchr(path, '/');
+  return slash != nullptr ? slash + 1 : path;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string_view name = base_name(argc > 0 ? argv[0] : "");
+  for (const auto& entry : kPlugins) {
+    if (entry.name == name) return netcore::cni::plugin_main(entry.spec());
+  }
+  std::fprintf(stderr, "nsnet-cni: run as \"%.*s\", which is no plugin; run it through a link named:",
+               static_cast<int>(name.size()), name.data());
+  for (const auto& entry : kPlugins)
+    std::fprintf(stderr, " %.*s", static_cast<int>(entry.name.size()), entry.name.data());
+  std::fputc('\n', stderr);
+  return 1;
+}

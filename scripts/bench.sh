@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds the release preset and runs the benchmarks in tests/bench, nsnet's plugins side by side
+# with Debian's reference plugins (containernetworking-plugins, /usr/lib/cni). Needs root: the
+# benchmark makes its own network namespaces.
+# Usage: scripts/bench.sh [google-benchmark flags, e.g. --benchmark_filter=ADD]
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+cd "$NSNET_ROOT"
+install_packages "${NSNET_BUILD_PACKAGES[@]}" "${NSNET_TEST_PACKAGES[@]}"
+build_preset release
+exec build/release/tests/nsnet_bench --nsnet-plugins="$NSNET_ROOT/build/release/plugins/bin" \
+  --reference-plugins=/usr/lib/cni "$@"

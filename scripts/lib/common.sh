@@ -1,0 +1,44 @@
+# Shared by the scripts in scripts/: package installation and the build.
+# shellcheck shell=bash
+
+NSNET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# Debian 12 packages, by purpose.
+NSNET_BUILD_PACKAGES=(
+  cmake ninja-build g++ pkg-config
+  libnl-3-dev libnl-route-3-dev nlohmann-json3-dev
+  libboost-dev libboost-filesystem-dev libspdlog-dev libfmt-dev libcli11-dev
+)
+NSNET_TEST_PACKAGES=(
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  iproute2                      # `ip -j` cross-checks of what netcore did
+  containernetworking-plugins   # the reference plugins, for differential tests (/usr/lib/cni)
+)
+NSNET_RUN_PACKAGES=(iproute2 util-linux)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Installs whichever of the given packages are missing; runs apt-get update only when needed.
+install_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" -eq 0 ] || die "missing packages (${missing[*]}); run as root or install them"
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; then
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# Configures and builds one CMake preset (release | asan).
+build_preset() {
+  local preset=$1
+  log "building preset $preset"
+  cmake --preset "$preset" -S "$NSNET_ROOT" >/dev/null
+  cmake --build --preset "$preset" -- -j"$(nproc)"
+}

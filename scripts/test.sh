@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds both presets (release, asan) and runs every test under each.
+# Exits non-zero if any test fails or if the run left anything on the machine.
+# Usage: scripts/test.sh [ctest arguments...]    e.g. scripts/test.sh -L unit
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+cd "$NSNET_ROOT"
+
+install_packages "${NSNET_BUILD_PACKAGES[@]}" "${NSNET_TEST_PACKAGES[@]}"
+
+# What the machine has before the run; compared afterwards. Tests run in their own namespaces,
+# so none of this may change.
+snapshot() {
+  ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort
+  ls -1 /run/netns 2>/dev/null | sed 's|^|/run/netns/|'
+  find /var/lib/cni -mindepth 1 2>/dev/null | sort
+}
+before=$(snapshot)
+
+status=0
+for preset in release asan; do
+  build_preset "$preset"
+done
+for preset in release asan; do
+  log "testing preset $preset"
+  ctest --preset "$preset" -j"$(nproc)" "$@" || status=1
+done
+
+after=$(snapshot)
+if [ "$before" != "$after" ]; then
+  log "the test run left state on the machine:"
+  diff <(echo "$before") <(echo "$after") >&2 || true
+  status=1
+fi
+
+if [ "$status" -eq 0 ]; then log "all tests passed"; else log "FAILED"; fi
+exit "$status"
