@@ -1,6 +1,8 @@
 #include "netcore/proc/process.hpp"
 
+#include <linux/close_range.h>
 #include <signal.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include <future>
@@ -25,6 +27,21 @@ extern char** environ;
 namespace netcore::proc {
 namespace bp = boost::process;
 
+namespace {
+
+// Marks every descriptor above the standard three close-on-exec in the child, after the pipes
+// are in place: a netns fd or an IPAM lock held by this process never reaches a plugin or
+// daemon. (bp::limit_handles would do it, but in Boost 1.74 it also closes the async pipes.)
+// CLOEXEC rather than close keeps Boost's own exec-error pipe working.
+struct close_inherited_fds : bp::extend::handler {
+  template <class Executor>
+  void on_exec_setup(Executor&) const {
+    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+  }
+};
+
+}  // namespace
+
 std::string RunResult::describe() const {
   if (timed_out) return "timed out";
   if (signal != 0) return "killed by signal " + std::to_string(signal);
@@ -43,7 +60,7 @@ RunResult run(const RunRequest& request) {
   try {
     child = bp::child(bp::exe = request.program.string(), bp::args = request.args,
                       bp::env = env, bp::std_in < boost::asio::buffer(request.input),
-                      bp::std_out > out, bp::std_err > err, io, bp::limit_handles);
+                      bp::std_out > out, bp::std_err > err, io, close_inherited_fds());
   } catch (const std::exception& e) {
     throw Error(ErrorCode::kInternal, "start " + request.program.string() + ": " + e.what());
   }
@@ -60,13 +77,17 @@ RunResult run(const RunRequest& request) {
   } else {
     io.run();
   }
-  std::error_code wait_error;
-  child.wait(wait_error);
-  const int status = child.native_exit_code();
-  if (WIFSIGNALED(status)) {
-    result.signal = WTERMSIG(status);
+  if (result.timed_out) {
+    result.signal = SIGKILL;  // terminate() reaped it; the status is ours to report
   } else {
-    result.exit_code = WEXITSTATUS(status);
+    std::error_code wait_error;
+    child.wait(wait_error);
+    const int status = child.native_exit_code();
+    if (WIFSIGNALED(status)) {
+      result.signal = WTERMSIG(status);
+    } else {
+      result.exit_code = WEXITSTATUS(status);
+    }
   }
   result.out = out.get();
   result.err = err.get();
