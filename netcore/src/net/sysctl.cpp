@@ -1,0 +1,88 @@
+#include "netcore/net/sysctl.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <spdlog/spdlog.h>
+
+#include "netcore/base/error.hpp"
+#include "netcore/base/unique_fd.hpp"
+
+namespace netcore::net {
+namespace {
+
+[[noreturn]] void throw_bad_key(const std::string& key, const char* why) {
+  std::string printable;
+  for (const char c : key) printable += c == '\0' ? std::string("\\0") : std::string(1, c);
+  throw Error(ErrorCode::kInvalidNetworkConfig, "invalid sysctl key \"" + printable + "\": " + why);
+}
+
+}  // namespace
+
+std::filesystem::path sysctl_path(const std::string& key) {
+  if (key.empty()) throw_bad_key(key, "empty");
+  if (key.find('\0') != std::string::npos) throw_bad_key(key, "contains NUL");
+  if (key.front() == '/') throw_bad_key(key, "must be relative to /proc/sys");
+  if (!key.starts_with("net/")) throw_bad_key(key, "must start with net/");
+  std::string::size_type start = 0;
+  while (start <= key.size()) {
+    auto end = key.find('/', start);
+    if (end == std::string::npos) end = key.size();
+    const std::string_view part(key.data() + start, end - start);
+    if (part.empty() || part == "." || part == "..")
+      throw_bad_key(key, "empty, \".\" or \"..\" component");
+    start = end + 1;
+  }
+  return std::filesystem::path("/proc/sys") / key;
+}
+
+std::string sysctl_key_from_dotted(const std::string& dotted) {
+  std::string key = dotted;
+  for (char& c : key) {
+    if (c == '.') {
+      c = '/';
+    } else if (c == '/') {
+      c = '.';
+    }
+  }
+  return key;
+}
+
+std::string read_sysctl(const std::string& key) {
+  const auto path = sysctl_path(key);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw_errno("read sysctl " + key);
+  std::string value;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("read sysctl " + key);
+    }
+    if (n == 0) break;
+    value.append(buf, static_cast<size_t>(n));
+  }
+  if (!value.empty() && value.back() == '\n') value.pop_back();
+  spdlog::debug("read sysctl {} = {}", key, value);
+  return value;
+}
+
+void write_sysctl(const std::string& key, const std::string& value) {
+  const auto path = sysctl_path(key);
+  spdlog::debug("write sysctl {} = {}", key, value);
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) throw_errno("write sysctl " + key);
+  // procfs takes a sysctl value in one write; a short write would apply a truncated value.
+  ssize_t n;
+  do {
+    n = ::write(fd.get(), value.data(), value.size());
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) throw_errno("write sysctl " + key);
+  if (static_cast<size_t>(n) != value.size())
+    throw SysError("write sysctl " + key + ": short write", EIO);
+}
+
+}  // namespace netcore::net
