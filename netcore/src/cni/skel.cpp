@@ -1,0 +1,114 @@
+#include "netcore/cni/skel.hpp"
+
+#include <csignal>
+
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "netcore/base/error.hpp"
+#include "netcore/base/log.hpp"
+#include "netcore/cni/error_json.hpp"
+#include "netcore/cni/json.hpp"
+#include "netcore/cni/version.hpp"
+
+// The build may pass the project version; this fallback keeps the about text meaningful.
+#ifndef NSNET_VERSION
+#define NSNET_VERSION "0.1.0"
+#endif
+
+namespace netcore::cni {
+namespace {
+
+std::vector<std::string> versions_of(const PluginSpec& spec) {
+  return spec.versions.empty() ? all_spec_versions() : spec.versions;
+}
+
+void call(const std::function<void(const CmdArgs&)>& handler, const CmdArgs& args) {
+  if (handler) handler(args);
+}
+
+}  // namespace
+
+std::string about_text(const PluginSpec& spec) {
+  std::string text = "CNI " + spec.name + " plugin (nsnet " NSNET_VERSION ")\n";
+  text += "CNI protocol versions supported: ";
+  bool first = true;
+  for (const auto& v : versions_of(spec)) {
+    if (!first) text += ", ";
+    text += v;
+    first = false;
+  }
+  return text + "\n";
+}
+
+int run_plugin(const PluginSpec& spec, const Environment& env, std::istream& in, std::ostream& out,
+               std::ostream& err) noexcept {
+  std::string version(kLatestSpecVersion);  // the error document needs one too
+  try {
+    const auto versions = versions_of(spec);
+    if (const auto it = env.find("CNI_COMMAND"); it == env.end() || it->second.empty()) {
+      const std::string text = about_text(spec);
+      err.write(text.data(), static_cast<std::streamsize>(text.size()));
+      err.flush();
+      return 0;
+    }
+    const CmdArgs args = CmdArgs::parse(env, in, versions);
+    version = args.config_version;
+    switch (args.command) {
+      case Command::kVersion:
+        print(out, {{"cniVersion", version}, {"supportedVersions", versions}});
+        break;
+      case Command::kAdd:
+        if (!spec.add)
+          throw Error(ErrorCode::kInvalidEnvironment,
+                      "plugin " + spec.name + " does not support CNI_COMMAND ADD");
+        print(out, spec.add(args).to_json(version));
+        break;
+      case Command::kDel:
+        call(spec.del, args);
+        break;
+      case Command::kCheck:
+        call(spec.check, args);
+        break;
+      case Command::kStatus:
+        call(spec.status, args);
+        break;
+      case Command::kGc:
+        call(spec.gc, args);
+        break;
+    }
+    return 0;
+  } catch (...) {
+    try {
+      const Error error = to_error(std::current_exception());
+      spdlog::debug("{}: failed with code {}: {}", spec.name, static_cast<int>(error.code()),
+                    error.what());
+      print(out, error_json(version, error));
+    } catch (...) {
+      // Not even the error document could be written; the exit status still says it failed.
+    }
+  }
+  return 1;
+}
+
+int plugin_main(const PluginSpec& spec) noexcept {
+  // A delegated plugin that exits without reading its whole config must not kill us through
+  // SIGPIPE; the failed write shows up as its error instead.
+  std::signal(SIGPIPE, SIG_IGN);
+  setup_logging(spec.name, "warn");
+  Environment env;
+  try {
+    env = proc::current_environment();
+  } catch (...) {
+    try {
+      print(std::cout,
+            error_json(std::string(kLatestSpecVersion), to_error(std::current_exception())));
+    } catch (...) {
+    }
+    return 1;
+  }
+  return run_plugin(spec, env, std::cin, std::cout, std::cerr);
+}
+
+}  // namespace netcore::cni
