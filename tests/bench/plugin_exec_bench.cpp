@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -133,6 +134,7 @@ int main(int argc, char** argv) {
                  std::strerror(errno));
     return 1;
   }
+  std::signal(SIGPIPE, SIG_IGN);  // a plugin may exit without reading all of its config
   int rest_argc = static_cast<int>(rest.size());
   benchmark::Initialize(&rest_argc, rest.data());
   register_benchmarks();
