@@ -12,8 +12,8 @@ install_packages "${NSNET_BUILD_PACKAGES[@]}" "${NSNET_TEST_PACKAGES[@]}"
 # so none of this may change.
 snapshot() {
   ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort
-  ls -1 /run/netns 2>/dev/null | sed 's|^|/run/netns/|'
-  find /var/lib/cni -mindepth 1 2>/dev/null | sort
+  if [ -d /run/netns ]; then find /run/netns -mindepth 1 | sort; fi
+  if [ -d /var/lib/cni ]; then find /var/lib/cni -mindepth 1 | sort; fi
 }
 before=$(snapshot)
 
