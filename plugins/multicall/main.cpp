@@ -7,6 +7,7 @@
 
 #include <netcore/cni/skel.hpp>
 
+#include "host-local/host_local.hpp"
 #include "loopback/loopback.hpp"
 
 namespace {
@@ -17,6 +18,7 @@ struct Entry {
 };
 
 constexpr Entry kPlugins[] = {
+    {"host-local", plugins::host_local::spec},
     {"loopback", plugins::loopback::spec},
 };
 

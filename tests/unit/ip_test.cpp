@@ -58,6 +58,15 @@ TEST(PrefixTest, NetworkClearsPartialBytes) {
   EXPECT_EQ(Prefix::parse("fd00::1:ffff/113").network().to_string(), "fd00::1:8000/113");
 }
 
+TEST(AddressMathTest, NextAndLastAddress) {
+  EXPECT_EQ(next_address(parse_ip_address("10.0.0.255")).to_string(), "10.0.1.0");
+  EXPECT_EQ(next_address(parse_ip_address("255.255.255.255")).to_string(), "0.0.0.0");
+  EXPECT_EQ(next_address(parse_ip_address("fd00::ffff")).to_string(), "fd00::1:0");
+  EXPECT_EQ(Prefix::parse("10.1.2.0/23").last_address().to_string(), "10.1.3.255");
+  EXPECT_EQ(Prefix::parse("fd00::/120").last_address().to_string(), "fd00::ff");
+  EXPECT_EQ(Prefix::parse("10.1.2.3/32").last_address().to_string(), "10.1.2.3");
+}
+
 TEST(MacAddressTest, ParsesAndFormatsLowercase) {
   EXPECT_EQ(MacAddress::parse("C2:11:22:33:44:5A").to_string(), "c2:11:22:33:44:5a");
   for (const char* bad : {"c2:11:22:33:44", "c2-11-22-33-44-55", "c2:11:22:33:44:5g",

@@ -79,6 +79,33 @@ Prefix Prefix::host(const IpAddress& address) {
   return Prefix(address, address.is_v4() ? 32 : 128);
 }
 
+IpAddress next_address(const IpAddress& ip) noexcept {
+  auto increment = [](auto bytes) {
+    for (auto it = bytes.rbegin(); it != bytes.rend(); ++it)
+      if (++*it != 0) break;
+    return bytes;
+  };
+  if (ip.is_v4()) return boost::asio::ip::address_v4(increment(ip.to_v4().to_bytes()));
+  return boost::asio::ip::address_v6(increment(ip.to_v6().to_bytes()));
+}
+
+IpAddress Prefix::last_address() const {
+  auto fill = [this](auto bytes) {
+    unsigned bits = length_;
+    for (auto& b : bytes) {
+      if (bits >= 8) {
+        bits -= 8;
+      } else {
+        b = static_cast<unsigned char>(b | (0xff >> bits));
+        bits = 0;
+      }
+    }
+    return bytes;
+  };
+  if (is_v4()) return boost::asio::ip::address_v4(fill(address_.to_v4().to_bytes()));
+  return boost::asio::ip::address_v6(fill(address_.to_v6().to_bytes()));
+}
+
 Prefix Prefix::network() const {
   auto clear = [this](auto bytes) {
     unsigned bits = length_;

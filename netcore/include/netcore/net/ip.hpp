@@ -22,6 +22,9 @@ using IpAddress = boost::asio::ip::address;
   return ip.is_v4() ? AF_INET : AF_INET6;
 }
 
+// The address after `ip` (wrapping from the family's last address to its first).
+[[nodiscard]] IpAddress next_address(const IpAddress& ip) noexcept;
+
 // An address with a prefix length, as CNI writes it: "10.1.0.5/24" keeps its host bits (the
 // interface address), network() clears them (the subnet). Value type.
 class Prefix final {
@@ -43,6 +46,8 @@ class Prefix final {
 
   // The same prefix with the host bits cleared.
   [[nodiscard]] Prefix network() const;
+  // The prefix's last address (all host bits set: the IPv4 broadcast address).
+  [[nodiscard]] IpAddress last_address() const;
   [[nodiscard]] bool contains(const IpAddress& ip) const noexcept;
   // True when both prefixes share at least one address.
   [[nodiscard]] bool overlaps(const Prefix& other) const noexcept;
