@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,7 +17,7 @@ namespace nsnet::testing {
 namespace {
 
 // Moves the whole test binary out of the machine's namespaces, while it is still
-// single-threaded: a private mount namespace (so /run and /tmp below are ours alone) and a fresh
+// single-threaded: a private mount namespace (so /run below is ours alone) and a fresh
 // network namespace (so even a test that forgets its own netns touches nothing real).
 class SandboxEnvironment final : public ::testing::Environment {
  public:
@@ -25,11 +26,12 @@ class SandboxEnvironment final : public ::testing::Environment {
     ASSERT_EQ(::unshare(CLONE_NEWNS | CLONE_NEWNET), 0) << std::strerror(errno);
     ASSERT_EQ(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), 0)
         << std::strerror(errno);
-    // Over /run and /tmp rather than mkdir below them: creating anything there would touch the
-    // machine's file system.
-    for (const char* dir : {"/run", "/tmp"})
-      ASSERT_EQ(::mount("tmpfs", dir, "tmpfs", 0, "mode=0755"), 0) << dir << ": " << std::strerror(errno);
-    ASSERT_EQ(::chmod("/tmp", 01777), 0);
+    // A tmpfs over /run rather than mkdir below it: creating anything there would touch the
+    // machine's file system. Temporary files go to /run/tmp, so they vanish with the namespace
+    // even if a test crashes. (Not over /tmp: the build tree may live there.)
+    ASSERT_EQ(::mount("tmpfs", "/run", "tmpfs", 0, "mode=0755"), 0) << std::strerror(errno);
+    ASSERT_EQ(::mkdir("/run/tmp", 01777), 0) << std::strerror(errno);
+    ASSERT_EQ(::setenv("TMPDIR", "/run/tmp", 1), 0);
   }
 };
 
