@@ -64,7 +64,10 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   }
   if (!requested.empty()) {
     std::string missing;
-    for (const auto& ip : requested) missing += " " + ip.to_string();
+    for (const auto& ip : requested) {
+      missing += ' ';  // (not " " + ...: g++ 12 -O3 warns falsely on it, -Wrestrict)
+      missing += ip.to_string();
+    }
     throw Error(ErrorCode::kInvalidNetworkConfig,
                 "failed to allocate all requested IPs:" + missing + " (in no range set)");
   }
@@ -140,6 +143,9 @@ void cmd_status(const cni::CmdArgs& args) {
   while (!std::filesystem::exists(probe, ec) && probe.has_parent_path() &&
          probe != probe.parent_path())
     probe = probe.parent_path();
+  if (!std::filesystem::is_directory(probe, ec))
+    throw Error(ErrorCode::kNotReady, "host-local: data directory " + config.data_dir.string() +
+                                          " is unusable: " + probe.string() + " is not a directory");
   if (::access(probe.c_str(), W_OK) != 0)
     throw Error(ErrorCode::kNotReady, "host-local: data directory " + config.data_dir.string() +
                                           " is unusable: " + std::strerror(errno));
