@@ -64,10 +64,7 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   }
   if (!requested.empty()) {
     std::string missing;
-    for (const auto& ip : requested) {
-      missing += ' ';  // (not " " + ...: g++ 12 -O3 warns falsely on it, -Wrestrict)
-      missing += ip.to_string();
-    }
+    for (const auto& ip : requested) missing += " " + ip.to_string();
     throw Error(ErrorCode::kInvalidNetworkConfig,
                 "failed to allocate all requested IPs:" + missing + " (in no range set)");
   }
