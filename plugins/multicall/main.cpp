@@ -9,6 +9,7 @@
 
 #include "host-local/host_local.hpp"
 #include "loopback/loopback.hpp"
+#include "static/static_ipam.hpp"
 
 namespace {
 
@@ -20,6 +21,7 @@ struct Entry {
 constexpr Entry kPlugins[] = {
     {"host-local", plugins::host_local::spec},
     {"loopback", plugins::loopback::spec},
+    {"static", plugins::static_ipam::spec},
 };
 
 std::string_view base_name(const char* path) {

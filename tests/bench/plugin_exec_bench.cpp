@@ -4,11 +4,8 @@
 //
 //   nsnet_bench --nsnet-plugins=DIR [--reference-plugins=/usr/lib/cni] [benchmark flags]
 
-#include <fcntl.h>
 #include <sched.h>
-#include <spawn.h>
 #include <sys/mount.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -22,8 +19,7 @@
 #include <benchmark/benchmark.h>
 
 #include "netcore/net/netns.hpp"
-
-extern char** environ;
+#include "spawn.hpp"
 
 namespace {
 
@@ -32,36 +28,14 @@ std::string g_reference_dir = "/usr/lib/cni";
 std::optional<netcore::net::Netns> g_container;
 const std::string kNetnsPath = "/run/netns/bench";
 
-// Runs `program` with CNI env for `command` and `config` on stdin; returns its exit status.
+// Runs a plugin with CNI env for `command` and `config` on stdin; returns its exit status.
 int exec_plugin(const std::string& program, const std::string& command, const std::string& config,
                 const std::string& plugin_dir) {
-  int in[2];
-  if (::pipe2(in, O_CLOEXEC) != 0) return -1;
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  std::vector<std::string> env_strings = {
-      "CNI_COMMAND=" + command, "CNI_CONTAINERID=bench", "CNI_NETNS=" + kNetnsPath,
-      "CNI_IFNAME=eth0", "CNI_PATH=" + plugin_dir, "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
-  std::vector<char*> env;
-  for (auto& s : env_strings) env.push_back(s.data());
-  env.push_back(nullptr);
-  std::string argv0 = program;
-  char* argv[] = {argv0.data(), nullptr};
-  pid_t pid = -1;
-  const int err = ::posix_spawn(&pid, program.c_str(), &actions, nullptr, argv, env.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(in[0]);
-  if (err != 0) {
-    ::close(in[1]);
-    return -1;
-  }
-  (void)!::write(in[1], config.data(), config.size());
-  ::close(in[1]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return nsnet::bench::spawn_and_wait(
+      program,
+      {"CNI_COMMAND=" + command, "CNI_CONTAINERID=bench", "CNI_NETNS=" + kNetnsPath,
+       "CNI_IFNAME=eth0", "CNI_PATH=" + plugin_dir, "PATH=/usr/sbin:/usr/bin:/sbin:/bin"},
+      config);
 }
 
 void run(benchmark::State& state, const std::string& dir, const std::string& plugin,

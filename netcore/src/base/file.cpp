@@ -46,9 +46,7 @@ std::optional<std::string> read_fd(int fd, const std::string& what) {
 
 }  // namespace
 
-void write_file_atomic(const std::filesystem::path& path, std::string_view data, mode_t mode,
-                       Durability durability) {
-  const bool sync = durability == Durability::kFsync;
+void write_file_atomic(const std::filesystem::path& path, std::string_view data, mode_t mode) {
   const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
   std::string temp = (dir / (path.filename().string() + ".tmp.XXXXXX")).string();
   UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
@@ -57,10 +55,10 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view data,
   try {
     if (::fchmod(fd.get(), mode) != 0) throw_errno("chmod " + temp);
     write_all(fd.get(), data, temp);
-    if (sync && ::fsync(fd.get()) != 0) throw_errno("fsync " + temp);
+    if (::fsync(fd.get()) != 0) throw_errno("fsync " + temp);
     if (::rename(temp.c_str(), path.c_str()) != 0) throw_errno("rename " + temp);
     renamed = true;
-    if (sync) fsync_directory(dir);
+    fsync_directory(dir);
   } catch (...) {
     if (!renamed) ::unlink(temp.c_str());
     throw;

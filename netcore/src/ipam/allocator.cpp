@@ -56,6 +56,17 @@ class RangeCursor {
   std::optional<net::IpAddress> start_;
 };
 
+// Identifies what a range set can hand out, for the exhaustion hint: its ranges and their
+// gateways (to_string() leaves the gateways out, yet moving one frees an address).
+std::string exhaustion_key(const RangeSet& set) {
+  std::string key;
+  for (const auto& r : set.ranges()) {
+    if (!key.empty()) key += ",";
+    key += r.to_string() + " gateway " + r.gateway.to_string();
+  }
+  return key;
+}
+
 }  // namespace
 
 Allocation Allocator::allocate(const Owner& owner, const std::optional<net::IpAddress>& requested) {
@@ -67,12 +78,13 @@ Allocation Allocator::allocate(const Owner& owner, const std::optional<net::IpAd
                                             owner.container_id +
                                             ", duplicate allocation is not allowed");
   }
-  const auto key = set_.to_string();
+  const auto key = exhaustion_key(set_);
   if (!store_.known_exhausted(index_, key)) {
     if (auto allocation = allocate_next(owner)) return *allocation;
     store_.mark_exhausted(index_, key);
   }
-  throw Error(ErrorCode::kInternal, "no IP addresses available in range set: " + key);
+  throw Error(ErrorCode::kInternal,
+              "no IP addresses available in range set: " + set_.to_string());
 }
 
 Allocation Allocator::allocate_requested(const Owner& owner, const net::IpAddress& ip) {

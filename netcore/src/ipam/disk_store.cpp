@@ -64,6 +64,17 @@ void remove_if_exists(const fs::path& path) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw_errno("remove " + path.string());
 }
 
+// Overwrites `path` in place (no temporary file, no rename: one inode creation at most). Only for
+// nsnet's own index files and the hints the reference also writes this way: a torn write is
+// always detected, because every change first changes the network directory, which
+// invalidates the stamp until the last write of the operation.
+void write_in_place(const fs::path& path, std::string_view data) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) throw_errno("open " + path.string());
+  if (::write(fd.get(), data.data(), data.size()) != static_cast<ssize_t>(data.size()))
+    throw_errno("write " + path.string());
+}
+
 // FNV-1a: a stable name for owners whose natural file name would be too long.
 std::string stable_hash(std::string_view text) {
   std::uint64_t h = 1469598103934665603ull;
@@ -142,8 +153,8 @@ bool DiskStore::reserve(const Owner& owner, const net::IpAddress& ip, std::size_
   auto held = read_index(owner);
   held.push_back(ip);
   write_index(owner, held);
-  write_file_atomic(dir_ / (std::string(kLastReservedPrefix) + std::to_string(rangeset)),
-                    ip.to_string(), 0644, Durability::kNoFsync);
+  write_in_place(dir_ / (std::string(kLastReservedPrefix) + std::to_string(rangeset)),
+                 ip.to_string());
   write_stamp();
   return true;
 }
@@ -171,17 +182,20 @@ std::vector<net::IpAddress> DiskStore::find_by_owner(const Owner& owner) {
 std::vector<net::IpAddress> DiskStore::release_by_owner(const Owner& owner) {
   ensure_index();
   std::vector<net::IpAddress> released;
+  bool indexed = false;
   // Like the reference: legacy id-only reservations count only when nothing matches exactly.
   for (const auto& candidate : {owner, Owner{owner.container_id, ""}}) {
-    for (const auto& ip : read_index(candidate)) {
+    const auto held = read_index(candidate);
+    indexed = indexed || !held.empty();
+    for (const auto& ip : held) {
       if (read_reservation(ip) != candidate) continue;
       remove_if_exists(dir_ / ip.to_string());
       released.push_back(ip);
     }
-    remove_if_exists(index_path(candidate));
+    if (!held.empty()) remove_if_exists(index_path(candidate));
     if (!released.empty()) break;
   }
-  write_stamp();
+  if (indexed) write_stamp();  // a repeated DEL changes nothing and writes nothing
   return released;
 }
 
@@ -212,8 +226,8 @@ bool DiskStore::known_exhausted(std::size_t rangeset, const std::string& key) {
 }
 
 void DiskStore::mark_exhausted(std::size_t rangeset, const std::string& key) {
-  write_file_atomic(meta_dir_ / ("exhausted." + std::to_string(rangeset)),
-                    key + "\n" + directory_stamp(), 0644, Durability::kNoFsync);
+  write_in_place(meta_dir_ / ("exhausted." + std::to_string(rangeset)),
+                 key + "\n" + directory_stamp());
 }
 
 std::string DiskStore::directory_stamp() const {
@@ -227,7 +241,7 @@ std::string DiskStore::directory_stamp() const {
 }
 
 void DiskStore::write_stamp() {
-  write_file_atomic(meta_dir_ / "stamp", directory_stamp(), 0644, Durability::kNoFsync);
+  write_in_place(meta_dir_ / "stamp", directory_stamp());
 }
 
 void DiskStore::ensure_index() {
@@ -282,7 +296,7 @@ void DiskStore::write_index(const Owner& owner, const std::vector<net::IpAddress
   }
   std::string content = owner.container_id + "\n" + owner.ifname + "\n";
   for (const auto& ip : ips) content += ip.to_string() + "\n";
-  write_file_atomic(path, content, 0644, Durability::kNoFsync);
+  write_in_place(path, content);
 }
 
 }  // namespace netcore::ipam

@@ -1,5 +1,6 @@
 #include "netcore/ipam/range.hpp"
 
+#include <array>
 #include <cmath>
 
 #include "netcore/base/error.hpp"
@@ -32,12 +33,13 @@ void check_in_range(const std::string& key, const net::IpAddress& ip, const net:
 
 }  // namespace
 
-Range Range::make(const net::Prefix& given_subnet, const std::optional<net::IpAddress>& range_start,
+Range Range::make(const net::Prefix& subnet, const std::optional<net::IpAddress>& range_start,
                   const std::optional<net::IpAddress>& range_end,
                   const std::optional<net::IpAddress>& gateway) {
-  // Host bits are dropped, as the reference's CIDR parsing does ("10.1.2.3/24" = 10.1.2.0/24).
-  const net::Prefix subnet = given_subnet.network();
   const auto text = subnet.to_string();
+  if (!(subnet.network() == subnet))
+    invalid("subnet " + text + " has host bits set; the network address of a /" +
+            std::to_string(subnet.length()) + " is " + subnet.network().address().to_string());
   if (subnet.length() + 2 > subnet.max_length())
     invalid("subnet " + text + " is too small to allocate from");
 
@@ -75,13 +77,24 @@ bool Range::overlaps(const Range& other) const noexcept {
 }
 
 double Range::capacity() const noexcept {
-  auto to_number = [](const net::IpAddress& ip) {
-    if (ip.is_v4()) return static_cast<double>(ip.to_v4().to_uint());
-    double n = 0;
-    for (const auto byte : ip.to_v6().to_bytes()) n = n * 256 + byte;
-    return n;
-  };
-  double count = to_number(range_end) - to_number(range_start) + 1;
+  double count = 0;
+  if (is_v4()) {
+    count = static_cast<double>(range_end.to_v4().to_uint() - range_start.to_v4().to_uint()) + 1;
+  } else {
+    // Subtract exactly first: a double holds 53 bits, so converting each 128-bit address and
+    // subtracting would lose every range narrower than about 2^75 addresses.
+    const auto start = range_start.to_v6().to_bytes();
+    const auto end = range_end.to_v6().to_bytes();
+    std::array<unsigned char, 16> diff{};
+    int borrow = 0;
+    for (int i = 15; i >= 0; --i) {
+      int d = end[i] - start[i] - borrow;
+      borrow = d < 0 ? 1 : 0;
+      diff[i] = static_cast<unsigned char>(d + 256 * borrow);
+    }
+    for (const auto byte : diff) count = count * 256 + byte;
+    count += 1;
+  }
   if (contains(gateway)) count -= 1;
   return count;
 }

@@ -9,17 +9,12 @@
 
 namespace netcore {
 
-enum class Durability {
-  kFsync,    // the new content survives a power loss once the call returns
-  kNoFsync,  // atomic but not durable: for hints and indexes that can be rebuilt
-};
-
 // Replaces `path` with `data` atomically: a temporary file in the same directory is written,
-// (fsync()ed) and renamed over `path` (then the directory is fsync()ed). A crash leaves either
-// the old content or the new one, never a mix (at worst a stray "<name>.tmp.XXXXXX" a reader
-// ignores). Throws SysError (kInternal) naming the path.
+// fsync()ed and renamed over `path`, then the directory is fsync()ed. A crash leaves either the
+// old content or the new one, never a mix (at worst a stray "<name>.tmp.XXXXXX" a reader ignores).
+// Throws SysError (kInternal) naming the path.
 void write_file_atomic(const std::filesystem::path& path, std::string_view data,
-                       mode_t mode = 0644, Durability durability = Durability::kFsync);
+                       mode_t mode = 0644);
 
 // Reads a whole file. Throws SysError naming the path.
 [[nodiscard]] std::string read_file(const std::filesystem::path& path);

@@ -16,8 +16,8 @@ struct Range {
   net::IpAddress range_end;
   net::IpAddress gateway;
 
-  // Canonicalizes like the reference host-local: host bits of the subnet are dropped, and it must
-  // leave
+  // Canonicalizes like the reference host-local: the subnet must be a network address (no host
+  // bits) and leave
   // at least two addresses (/30 for IPv4, /126 for IPv6); range_start defaults to the subnet's
   // first address after the network address, range_end to its last address (for IPv4 the one
   // before the broadcast address), gateway to the first address after the network address.
