@@ -339,7 +339,14 @@ TEST_F(HostLocalTest, SigkillDuringAddNeverCorruptsTheStore) {
   const auto conf = config("1.1.0", dual());
   // Keep a few live containers so reservations exist around the killed ones.
   for (const std::string id : {"live0", "live1"}) ASSERT_EQ(call("ADD", conf, id).exit_code, 0);
-  std::uniform_int_distribution<int> delay_us(0, 2500);
+  // Kill points spread over a whole ADD, however long this build's ADD takes (an ASan build
+  // spends most of it starting up).
+  const auto timed_start = std::chrono::steady_clock::now();
+  ASSERT_EQ(call("ADD", conf, "timing").exit_code, 0);
+  const auto add_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                          std::chrono::steady_clock::now() - timed_start).count();
+  ASSERT_EQ(call("DEL", conf, "timing").exit_code, 0);
+  std::uniform_int_distribution<long> delay_us(0, add_us * 6 / 5);
   for (int trial = 0; trial < 60; ++trial) {
     const std::string id = "kill" + std::to_string(trial);
     run_and_kill(plugin_dir() / "host-local",
