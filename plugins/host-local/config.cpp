@@ -22,17 +22,6 @@ namespace {
   throw Error(ErrorCode::kInvalidNetworkConfig, message);
 }
 
-// Runs fn, prefixing any Error it throws with the JSON path of what it was reading.
-template <class Fn>
-auto at_path(const std::string& path, Fn&& fn) {
-  try {
-    return fn();
-  } catch (Error& e) {
-    e.prefix(path);
-    throw;
-  }
-}
-
 // An address given with or without a prefix length ("10.1.0.5" or "10.1.0.5/24").
 net::IpAddress parse_requested(const std::string& text) {
   const auto slash = text.find('/');
@@ -61,8 +50,8 @@ std::vector<ipam::RangeSet> parse_range_sets(const json& j, const std::string& p
       invalid(set_path + ": a range set must be a non-empty array of ranges");
     std::vector<ipam::Range> ranges;
     for (size_t k = 0; k < set.size(); ++k)
-      ranges.push_back(at_path(set_path + "[" + std::to_string(k) + "]", [&] { return parse_range(set[k]); }));
-    sets.push_back(at_path(set_path, [&] { return ipam::RangeSet(std::move(ranges)); }));
+      ranges.push_back(cni::at_json_path(set_path + "[" + std::to_string(k) + "]", [&] { return parse_range(set[k]); }));
+    sets.push_back(cni::at_json_path(set_path, [&] { return ipam::RangeSet(std::move(ranges)); }));
   }
   return sets;
 }
@@ -81,18 +70,18 @@ Config parse_config(const cni::CmdArgs& args) {
   const auto cni_args = args.cni_args();
   cni_args.check_known({"IP"});
   if (const auto ip = cni_args.find("IP"))
-    config.requested.push_back(at_path("CNI_ARGS IP", [&] { return parse_requested(*ip); }));
+    config.requested.push_back(cni::at_json_path("CNI_ARGS IP", [&] { return parse_requested(*ip); }));
   for (const auto& text : cni::array_field<std::string>(args.args_cni(), "ips"))
-    config.requested.push_back(at_path("args.cni.ips", [&] { return parse_requested(text); }));
+    config.requested.push_back(cni::at_json_path("args.cni.ips", [&] { return parse_requested(text); }));
   for (const auto& text : cni::array_field<std::string>(args.runtime_config(), "ips"))
-    config.requested.push_back(at_path("runtimeConfig.ips", [&] { return parse_requested(text); }));
+    config.requested.push_back(cni::at_json_path("runtimeConfig.ips", [&] { return parse_requested(text); }));
 
   // Range sets: runtimeConfig.ipRanges, then the legacy single range, then `ranges`.
   const auto runtime_ranges = args.runtime_config().find("ipRanges");
   if (runtime_ranges != args.runtime_config().end())
     config.range_sets = parse_range_sets(*runtime_ranges, "runtimeConfig.ipRanges");
   if (conf.contains("subnet")) {
-    auto legacy = at_path("ipam", [&] { return parse_range(conf); });
+    auto legacy = cni::at_json_path("ipam", [&] { return parse_range(conf); });
     config.range_sets.emplace_back(std::vector<ipam::Range>{std::move(legacy)});
   }
   if (const auto ranges = conf.find("ranges"); ranges != conf.end()) {
@@ -106,7 +95,7 @@ Config parse_config(const cni::CmdArgs& args) {
   if ((v4 > 1 || v6 > 1) && !cni::has_rich_result(args.config_version))
     invalid("CNI version " + args.config_version + " does not support more than 1 address per family");
 
-  config.routes = at_path("ipam", [&] { return cni::array_field<cni::Route>(conf, "routes"); });
+  config.routes = cni::at_json_path("ipam", [&] { return cni::array_field<cni::Route>(conf, "routes"); });
   config.data_dir = cni::optional_field<std::string>(conf, "dataDir")
                         .value_or(ipam::DiskStore::kDefaultDataDir.string());
   if (config.data_dir.empty()) config.data_dir = ipam::DiskStore::kDefaultDataDir;

@@ -19,17 +19,6 @@ namespace {
   throw Error(ErrorCode::kInvalidNetworkConfig, message);
 }
 
-// Runs fn, prefixing any Error it throws with the JSON path of what it was reading.
-template <class Fn>
-auto at_path(const std::string& path, Fn&& fn) {
-  try {
-    return fn();
-  } catch (Error& e) {
-    e.prefix(path);
-    throw;
-  }
-}
-
 std::optional<net::Prefix> find_cidr(const std::string& text) {
   try {
     return net::Prefix::parse(text);
@@ -78,7 +67,7 @@ std::vector<Pending> read_config_addresses(const json& ipam) {
     const json& entry = (*it)[i];
     if (!entry.is_object()) throw Error(ErrorCode::kDecodingFailure, path + ": must be an object");
     Pending p{.path = path + ".address"};
-    at_path(path, [&] {
+    cni::at_json_path(path, [&] {
       // A missing address reads as "", which the final check rejects (the reference's way).
       p.text = cni::optional_field<std::string>(entry, "address").value_or("");
       // "" means no gateway, as Go's net.IP reads it.
@@ -119,8 +108,8 @@ Config parse_config(const cni::CmdArgs& args) {
   // The reference decodes the whole config first, so type errors come before anything else.
   Config config;
   auto pending = read_config_addresses(ipam);
-  config.routes = at_path("ipam", [&] { return cni::array_field<cni::Route>(ipam, "routes"); });
-  config.dns = at_path("ipam", [&] {
+  config.routes = cni::at_json_path("ipam", [&] { return cni::array_field<cni::Route>(ipam, "routes"); });
+  config.dns = cni::at_json_path("ipam", [&] {
                  return cni::optional_field<cni::Dns>(ipam, "dns");
                }).value_or(cni::Dns{});
 
@@ -137,7 +126,7 @@ Config parse_config(const cni::CmdArgs& args) {
   }
   if (const auto gateways = cni_args.find("GATEWAY"); gateways && !gateways->empty()) {
     for (const auto& item : split_list(*gateways)) {
-      const auto gateway = at_path("CNI_ARGS GATEWAY", [&] { return net::parse_ip_address(item); });
+      const auto gateway = cni::at_json_path("CNI_ARGS GATEWAY", [&] { return net::parse_ip_address(item); });
       // Config addresses are not parsed yet here (see Pending), so only CNI_ARGS ones match.
       for (auto& p : pending)
         if (p.address && p.address->contains(gateway)) p.gateway = gateway;
@@ -146,11 +135,11 @@ Config parse_config(const cni::CmdArgs& args) {
 
   replace_with_ips(
       pending,
-      at_path("args.cni", [&] { return cni::array_field<std::string>(args.args_cni(), "ips"); }),
+      cni::at_json_path("args.cni", [&] { return cni::array_field<std::string>(args.args_cni(), "ips"); }),
       "args.cni.ips");
   replace_with_ips(
       pending,
-      at_path("runtimeConfig",
+      cni::at_json_path("runtimeConfig",
               [&] { return cni::array_field<std::string>(args.runtime_config(), "ips"); }),
       "runtimeConfig.ips");
 

@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "support/plugin_runner.hpp"
+#include "netcore/cni/version.hpp"
 #include "support/sandbox.hpp"
 
 extern char** environ;
@@ -33,8 +34,8 @@ using nsnet::testing::kReferencePluginDir;
 using nsnet::testing::plugin_dir;
 using nsnet::testing::PluginRun;
 
-const std::vector<std::string> kAllVersions = {"0.1.0", "0.2.0", "0.3.0", "0.3.1",
-                                               "0.4.0", "1.0.0", "1.1.0"};
+const std::vector<std::string> kAllVersions = netcore::cni::all_spec_versions();
+using netcore::cni::version_at_least;
 
 class HostLocalTest : public nsnet::testing::SandboxTest {
  protected:
@@ -121,7 +122,7 @@ TEST_F(HostLocalTest, LifecycleInEverySpecVersion) {
       EXPECT_FALSE(result["ips"][0].contains("interface"));
       EXPECT_EQ(result.at("routes")[0].at("dst"), "0.0.0.0/0");
     }
-    if (version >= std::string("0.4.0")) {
+    if (version_at_least(version, "0.4.0")) {
       auto check_conf = conf;
       check_conf["prevResult"] = result;
       const auto check = call("CHECK", check_conf, "ctr");

@@ -8,6 +8,7 @@
 #include "netcore/net/link.hpp"
 #include "netcore/net/netlink.hpp"
 #include "support/plugin_runner.hpp"
+#include "netcore/cni/version.hpp"
 #include "support/sandbox.hpp"
 
 namespace {
@@ -17,13 +18,9 @@ using nlohmann::json;
 using nsnet::testing::exec_plugin;
 using nsnet::testing::PluginRun;
 
-const std::vector<std::string> kAllVersions = {"0.1.0", "0.2.0", "0.3.0", "0.3.1",
-                                               "0.4.0", "1.0.0", "1.1.0"};
+const std::vector<std::string> kAllVersions = netcore::cni::all_spec_versions();
 
-bool version_at_least(const std::string& v, const std::string& min) {
-  return std::find(kAllVersions.begin(), kAllVersions.end(), v) >=
-         std::find(kAllVersions.begin(), kAllVersions.end(), min);
-}
+using netcore::cni::version_at_least;
 
 class LoopbackTest : public nsnet::testing::SandboxTest {
  protected:

@@ -11,9 +11,12 @@
 #include "netcore/base/error.hpp"
 #include "netcore/cni/cni_args.hpp"
 #include "netcore/cni/version.hpp"
+#include "support/expect_error.hpp"
 
 namespace netcore::cni {
 namespace {
+
+using nsnet::testing::error_of;
 
 using nlohmann::json;
 
@@ -29,18 +32,6 @@ CmdArgs parse(const Environment& env, const std::string& stdin_data = kConfig,
               const std::vector<std::string>& versions = {}) {
   std::istringstream in(stdin_data);
   return CmdArgs::parse(env, in, versions);
-}
-
-// Runs fn, which must throw Error; returns it.
-template <class Fn>
-Error error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no Error thrown";
-  return Error(ErrorCode::kInternal, "none");
 }
 
 std::string with_version(const std::string& version) {

@@ -12,9 +12,12 @@
 #include <gtest/gtest.h>
 
 #include "netcore/base/error.hpp"
+#include "support/expect_error.hpp"
 
 namespace netcore::cni {
 namespace {
+
+using nsnet::testing::error_of;
 
 namespace fs = std::filesystem;
 
@@ -83,17 +86,6 @@ echo '{"cniVersion":"0.4.0","ips":[{"address":"nope"}]}'
     std::stringstream s;
     s << file.rdbuf();
     return s.str();
-  }
-
-  template <class Fn>
-  Error error_of(Fn&& fn) {
-    try {
-      fn();
-    } catch (const Error& e) {
-      return e;
-    }
-    ADD_FAILURE() << "no Error thrown";
-    return Error(ErrorCode::kInternal, "none");
   }
 
   fs::path dir_, empty_dir_, bin_dir_;

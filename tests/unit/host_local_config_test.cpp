@@ -14,9 +14,12 @@
 #include "netcore/base/error.hpp"
 #include "netcore/cni/cmd_args.hpp"
 #include "netcore/net/ip.hpp"
+#include "support/expect_error.hpp"
 
 namespace plugins::host_local {
 namespace {
+
+using nsnet::testing::error_of;
 
 namespace fs = std::filesystem;
 using netcore::Error;
@@ -47,17 +50,6 @@ json network(std::string_view ipam, const std::string& version = "1.0.0") {
 
 Config parse(const json& config, const std::string& cni_args = "") {
   return parse_config(add_args(config, cni_args));
-}
-
-template <class Fn>
-Error error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no Error thrown";
-  return Error(ErrorCode::kInternal, "none");
 }
 
 Error parse_error(const json& config, const std::string& cni_args = "") {

@@ -13,9 +13,12 @@
 #include "netcore/ipam/range.hpp"
 #include "netcore/ipam/store.hpp"
 #include "netcore/net/ip.hpp"
+#include "support/expect_error.hpp"
 
 namespace netcore::ipam {
 namespace {
+
+using nsnet::testing::error_of;
 
 using net::IpAddress;
 using net::Prefix;
@@ -90,17 +93,6 @@ class FakeStore final : public Store {
   int find_calls = 0;
   int known_exhausted_calls = 0;
 };
-
-template <class Fn>
-Error error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no Error thrown";
-  return Error(ErrorCode::kInternal, "none");
-}
 
 Owner owner(std::string id, std::string ifname = "eth0") {
   return {std::move(id), std::move(ifname)};

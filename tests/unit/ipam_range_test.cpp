@@ -8,9 +8,12 @@
 #include "netcore/base/error.hpp"
 #include "netcore/ipam/range.hpp"
 #include "netcore/net/ip.hpp"
+#include "support/expect_error.hpp"
 
 namespace netcore::ipam {
 namespace {
+
+using nsnet::testing::error_of;
 
 using net::IpAddress;
 using net::Prefix;
@@ -26,18 +29,6 @@ std::optional<IpAddress> opt(std::string_view text) {
 Range make(std::string_view subnet, std::string_view start = "", std::string_view end = "",
            std::string_view gateway = "") {
   return Range::make(Prefix::parse(subnet), opt(start), opt(end), opt(gateway));
-}
-
-// Runs fn, which must throw Error; returns it.
-template <class Fn>
-Error error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no Error thrown";
-  return Error(ErrorCode::kInternal, "none");
 }
 
 // The message of Range::make's config error; fails the test for any other code.

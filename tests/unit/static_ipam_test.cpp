@@ -14,9 +14,12 @@
 #include "netcore/base/error.hpp"
 #include "netcore/cni/cmd_args.hpp"
 #include "static/config.hpp"
+#include "support/expect_error.hpp"
 
 namespace plugins::static_ipam {
 namespace {
+
+using nsnet::testing::error_of;
 
 namespace cni = netcore::cni;
 namespace net = netcore::net;
@@ -51,18 +54,6 @@ Address address(const std::string& cidr, const std::string& gateway = "") {
   Address a{.address = net::Prefix::parse(cidr), .gateway = {}};
   if (!gateway.empty()) a.gateway = net::parse_ip_address(gateway);
   return a;
-}
-
-// Runs fn, which must throw Error; returns it.
-template <class Fn>
-Error error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e;
-  }
-  ADD_FAILURE() << "no Error thrown";
-  return Error(ErrorCode::kInternal, "none");
 }
 
 Error config_error(const json& conf, const std::string& cni_args = "") {

@@ -101,6 +101,18 @@ T get_field_value(const nlohmann::json& j, std::string_view key) {
 
 }  // namespace detail
 
+// Runs fn and returns its value; an Error it throws gets `path` (the JSON path being read, e.g.
+// "ipam.ranges[0][1]") as its prefix.
+template <class Fn>
+auto at_json_path(const std::string& path, Fn&& fn) {
+  try {
+    return fn();
+  } catch (Error& e) {
+    e.prefix(path);
+    throw;
+  }
+}
+
 // The value at j[key] as T, or nullopt when the key is absent or null. A wrong type or bad value
 // throws Error naming the key (see detail::get_field_value); j that is not an object has no keys.
 template <class T>
