@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstring>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <netcore/cni/skel.hpp>
 
@@ -24,6 +26,19 @@ constexpr Entry kPlugins[] = {
     {"static", plugins::static_ipam::spec},
 };
 
+// A delegated plugin (the IPAM of a main plugin) that is built in: built on first use only, so a
+// plugin that delegates nothing pays nothing.
+const netcore::cni::PluginSpec* find_builtin(std::string_view name) {
+  static const auto specs = [] {
+    std::vector<std::pair<std::string_view, netcore::cni::PluginSpec>> all;
+    for (const auto& entry : kPlugins) all.emplace_back(entry.name, entry.spec());
+    return all;
+  }();
+  for (const auto& [plugin, spec] : specs)
+    if (plugin == name) return &spec;
+  return nullptr;
+}
+
 std::string_view base_name(const char* path) {
   const char* slash = std::strrchr(path, '/');
   return slash != nullptr ? slash + 1 : path;
@@ -34,7 +49,10 @@ std::string_view base_name(const char* path) {
 int main(int argc, char** argv) {
   const std::string_view name = base_name(argc > 0 ? argv[0] : "");
   for (const auto& entry : kPlugins) {
-    if (entry.name == name) return netcore::cni::plugin_main(entry.spec());
+    if (entry.name != name) continue;
+    auto spec = entry.spec();
+    spec.builtins = find_builtin;
+    return netcore::cni::plugin_main(spec);
   }
   std::fprintf(stderr, "nsnet-cni: run as \"%.*s\", which is no plugin; run it through a link named:",
                static_cast<int>(name.size()), name.data());

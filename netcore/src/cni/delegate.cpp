@@ -1,10 +1,15 @@
 #include "netcore/cni/delegate.hpp"
 
+#include <sys/stat.h>
+
+#include <sstream>
+
 #include <spdlog/spdlog.h>
 
 #include "netcore/base/error.hpp"
 #include "netcore/cni/error_json.hpp"
 #include "netcore/cni/json.hpp"
+#include "netcore/cni/skel.hpp"
 #include "netcore/proc/process.hpp"
 
 namespace netcore::cni {
@@ -50,6 +55,16 @@ std::string delegate(const std::string& type, Command command, const CmdArgs& ar
   return exec_plugin(find_plugin(type, args.path), command, args, options);
 }
 
+// The built-in plugin `plugin` names when `plugin` is this executable itself, else nullptr.
+const PluginSpec* find_builtin(const std::filesystem::path& plugin, const CmdArgs& args) {
+  if (!args.builtins) return nullptr;
+  struct stat self{}, candidate{};
+  if (::stat("/proc/self/exe", &self) != 0 || ::stat(plugin.c_str(), &candidate) != 0)
+    return nullptr;
+  if (self.st_dev != candidate.st_dev || self.st_ino != candidate.st_ino) return nullptr;
+  return args.builtins(plugin.filename().string());
+}
+
 }  // namespace
 
 std::filesystem::path find_plugin(const std::string& type, const std::vector<std::string>& dirs) {
@@ -71,6 +86,20 @@ std::filesystem::path find_plugin(const std::string& type, const std::vector<std
 
 std::string exec_plugin(const std::filesystem::path& plugin, Command command, const CmdArgs& args,
                         const DelegateOptions& options) {
+  if (const PluginSpec* builtin = find_builtin(plugin, args)) {
+    auto env = args.env;
+    env["CNI_COMMAND"] = std::string(to_string(command));
+    std::istringstream in(args.stdin_data);
+    std::ostringstream out;
+    std::ostringstream err;
+    spdlog::debug("delegate {} to {} (in-process)", to_string(command), plugin.string());
+    proc::RunResult run;
+    run.exit_code = run_plugin(*builtin, env, in, out, err);
+    run.out = out.str();
+    run.err = err.str();
+    if (!run.succeeded()) throw failure(plugin, run, options);
+    return std::move(run.out);
+  }
   proc::RunRequest request{.program = plugin,
                            .args = {},
                            .env = args.env,

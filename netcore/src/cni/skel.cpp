@@ -53,7 +53,8 @@ int run_plugin(const PluginSpec& spec, const Environment& env, std::istream& in,
       err.flush();
       return 0;
     }
-    const CmdArgs args = CmdArgs::parse(env, in, versions);
+    CmdArgs args = CmdArgs::parse(env, in, versions);
+    args.builtins = spec.builtins;
     version = args.config_version;
     switch (args.command) {
       case Command::kVersion:

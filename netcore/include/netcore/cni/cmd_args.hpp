@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <istream>
 #include <optional>
 #include <string>
@@ -40,6 +41,11 @@ struct Attachment {
   friend bool operator==(const Attachment&, const Attachment&) = default;
 };
 
+struct PluginSpec;  // skel.hpp
+
+// Finds a plugin compiled into this executable by its name, or nullptr.
+using BuiltinPlugins = std::function<const PluginSpec*(std::string_view name)>;
+
 // One plugin invocation: the CNI_* environment and the network config on stdin, validated as the
 // reference skel does (spec §a2). Value type; the accessors parse on each call.
 struct CmdArgs {
@@ -54,6 +60,7 @@ struct CmdArgs {
   std::string config_version;     // "cniVersion", "0.1.0" when absent
   std::string network_name;       // "name"
   Environment env;                // the whole environment, for delegated plugins
+  BuiltinPlugins builtins;        // lets a delegated plugin run in-process (see delegate.hpp)
 
   // Validates `env` and reads `in` (all of it, at most kMaxStdinBytes). `supported_versions`
   // empty means all of kSpecVersions. Throws Error:

@@ -24,8 +24,10 @@ struct DelegateOptions {
                                                 const std::vector<std::string>& dirs);
 
 // Runs the plugin at `plugin` for `command` with args.stdin_data on stdin and args.env (with
-// CNI_COMMAND replaced); returns its stdout. Every delegate_* call goes through here, so an
-// in-process fast path (when `plugin` is our own multi-call binary) belongs here too.
+// CNI_COMMAND replaced); returns its stdout. When `plugin` is this very executable (the
+// multi-call binary under another name) and args.builtins knows its name, the plugin runs
+// in-process through the same protocol — the same env, stdin and stdout, parsed the same way —
+// and saves an exec; the timeout does not apply then.
 // Throws, when the plugin fails, an Error carrying the plugin's own code, msg and details from its
 // error document; Error(kInternal, "netplugin failed with no error message", <exit status and
 // stderr>) when it printed nothing; Error(kInternal) when it timed out, printed something else,

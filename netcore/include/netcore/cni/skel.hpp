@@ -21,6 +21,9 @@ struct PluginSpec {
   std::function<Result(const CmdArgs&)> add;
   std::function<void(const CmdArgs&)> del, check, status, gc;
   std::vector<std::string> versions;  // the spec versions supported; empty = all of kSpecVersions
+  // The other plugins of the same executable: a delegation to one of them found on CNI_PATH as
+  // this very executable runs in-process (passed on to CmdArgs::builtins).
+  BuiltinPlugins builtins;
 };
 
 // The testable core of a plugin binary (STYLE §3.7). With CNI_COMMAND unset it writes the about
