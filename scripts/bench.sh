@@ -15,3 +15,5 @@ build/release/tests/nsnet_bench --nsnet-plugins="$plugins" --reference-plugins=/
   --benchmark_repetitions=3 --benchmark_report_aggregates_only=true "$@"
 log "host-local IPAM"
 build/release/tests/nsnet_ipam_bench --nsnet-plugins="$plugins" --reference-plugins=/usr/lib/cni
+log "main plugins (ptp + host-local)"
+build/release/tests/nsnet_main_plugin_bench --nsnet-plugins="$plugins" --reference-plugins=/usr/lib/cni

@@ -11,6 +11,7 @@
 
 #include "host-local/host_local.hpp"
 #include "loopback/loopback.hpp"
+#include "ptp/ptp.hpp"
 #include "static/static_ipam.hpp"
 
 namespace {
@@ -23,6 +24,7 @@ struct Entry {
 constexpr Entry kPlugins[] = {
     {"host-local", plugins::host_local::spec},
     {"loopback", plugins::loopback::spec},
+    {"ptp", plugins::ptp::spec},
     {"static", plugins::static_ipam::spec},
 };
 

@@ -7,14 +7,16 @@ NSNET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 NSNET_BUILD_PACKAGES=(
   cmake ninja-build g++ pkg-config
   libnl-3-dev libnl-route-3-dev nlohmann-json3-dev
+  libnftables-dev               # header only: netcore::fw dlopen()s libnftables.so.1
   libboost-dev libboost-filesystem-dev libspdlog-dev libfmt-dev libcli11-dev
 )
 NSNET_TEST_PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   iproute2                      # `ip -j` cross-checks of what netcore did
+  nftables                      # `nft -j` cross-checks of what netcore::fw did
   containernetworking-plugins   # the reference plugins, for differential tests (/usr/lib/cni)
 )
-NSNET_RUN_PACKAGES=(iproute2 util-linux)
+NSNET_RUN_PACKAGES=(iproute2 util-linux libnftables1)  # libnftables1: dlopen()ed for masquerade
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

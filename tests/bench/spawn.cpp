@@ -2,13 +2,14 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 namespace nsnet::bench {
 
 int spawn_and_wait(const std::string& program, const std::vector<std::string>& env,
-                   const std::string& input) {
+                   const std::string& input, long* max_rss_kib) {
   int in[2];
   if (::pipe2(in, O_CLOEXEC) != 0) return -1;
   posix_spawn_file_actions_t actions;
@@ -33,7 +34,9 @@ int spawn_and_wait(const std::string& program, const std::vector<std::string>& e
   (void)!::write(in[1], input.data(), input.size());
   ::close(in[1]);
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  rusage usage{};
+  ::wait4(pid, &status, 0, &usage);
+  if (max_rss_kib != nullptr) *max_rss_kib = usage.ru_maxrss;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

@@ -1,0 +1,281 @@
+#include "ptp.hpp"
+
+#include <cerrno>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include <netcore/base/error.hpp>
+#include <netcore/base/undo.hpp>
+#include <netcore/cni/delegate.hpp>
+#include <netcore/cni/json.hpp>
+#include <netcore/fw/masquerade.hpp>
+#include <netcore/net/address.hpp>
+#include <netcore/net/link.hpp>
+#include <netcore/net/netlink.hpp>
+#include <netcore/net/netns.hpp>
+#include <netcore/net/route.hpp>
+#include <netcore/net/sysctl.hpp>
+
+namespace plugins::ptp {
+namespace cni = netcore::cni;
+namespace fw = netcore::fw;
+namespace net = netcore::net;
+using netcore::Error;
+using netcore::ErrorCode;
+
+namespace {
+
+struct Config {
+  bool ip_masq = false;
+  std::optional<unsigned> mtu;
+  std::string ipam_type;
+  std::optional<cni::Dns> dns;
+  std::vector<net::Prefix> masq_exclude;
+};
+
+Config parse_config(const cni::CmdArgs& args) {
+  const auto& conf = args.config;
+  Config config;
+  config.ip_masq = cni::optional_field<bool>(conf, "ipMasq").value_or(false);
+  if (const auto backend = cni::optional_field<std::string>(conf, "ipMasqBackend");
+      backend && *backend != "nftables")
+    throw Error(ErrorCode::kUnsupportedField,
+                "ipMasqBackend \"" + *backend + "\" is not supported: nsnet masquerades with "
+                "nftables only");
+  if (const auto mtu = cni::optional_field<unsigned>(conf, "mtu"); mtu && *mtu != 0) {
+    if (*mtu < 68 || *mtu > 65535)
+      throw Error(ErrorCode::kInvalidNetworkConfig,
+                  "mtu " + std::to_string(*mtu) + " is out of range (68-65535)");
+    config.mtu = *mtu;
+  }
+  const auto ipam = conf.find("ipam");
+  if (ipam == conf.end() || !ipam->is_object())
+    throw Error(ErrorCode::kInvalidNetworkConfig, "ptp: missing \"ipam\"");
+  config.ipam_type = cni::optional_field<std::string>(*ipam, "type").value_or("");
+  if (config.ipam_type.empty())
+    throw Error(ErrorCode::kInvalidNetworkConfig, "ptp: missing \"ipam.type\"");
+  if (const auto dns = conf.find("dns"); dns != conf.end() && dns->is_object())
+    config.dns = cni::at_json_path("dns", [&] { return dns->get<cni::Dns>(); });
+  config.masq_exclude = cni::array_field<net::Prefix>(conf, "ipMasqExclude");
+  return config;
+}
+
+fw::Attachment attachment_of(const cni::CmdArgs& args) {
+  return {args.network_name, args.container_id, args.ifname};
+}
+
+// The netns for DEL, or nullopt when it is already gone (DEL must still succeed).
+std::optional<net::Netns> open_netns_if_exists(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  try {
+    return net::Netns::open(path);
+  } catch (const netcore::SysError& e) {
+    if (e.error_number() == ENOENT) return std::nullopt;
+    throw;
+  }
+}
+
+// A veth name not in use on the host: "veth" + 8 random hex digits, like the reference.
+std::string random_veth_name() {
+  static thread_local std::mt19937 rng(std::random_device{}());
+  char name[16];
+  std::snprintf(name, sizeof name, "veth%08x", static_cast<unsigned>(rng()));
+  return name;
+}
+
+// The reference's layout inside the container: each address without its subnet route, a /32
+// (/128) link route to the gateway, the subnet via the gateway, then IPAM's routes.
+void configure_container(const net::Netlink& nl, int index, const cni::Result& ipam) {
+  net::set_up(nl, index);
+  for (const auto& ip : ipam.ips) {
+    net::add_address(nl, index, ip.address, {.nodad = true, .noprefixroute = true});
+    const auto& gw = *ip.gateway;
+    net::add_route(nl, {.dst = net::Prefix::host(gw),
+                        .ifindex = index,
+                        .source = ip.address.address(),
+                        .scope = RT_SCOPE_LINK});
+    net::add_route(nl, {.dst = ip.address.network(),
+                        .gateway = gw,
+                        .ifindex = index,
+                        .source = ip.address.address()});
+  }
+  for (const auto& route : ipam.routes) {
+    net::Route r{.dst = route.dst, .gateway = route.gw, .ifindex = index};
+    if (!r.gateway) {  // a route without gw goes through the gateway of its family
+      for (const auto& ip : ipam.ips)
+        if (ip.address.is_v4() == route.dst.is_v4() && ip.gateway) r.gateway = ip.gateway;
+    }
+    if (route.mtu) r.mtu = *route.mtu;
+    if (route.advmss) r.advmss = *route.advmss;
+    if (route.priority) r.metric = static_cast<std::uint32_t>(*route.priority);
+    net::add_route(nl, r);
+  }
+}
+
+void enable_forwarding(const cni::Result& ipam) {
+  for (const auto& ip : ipam.ips) {
+    if (ip.address.is_v4())
+      net::write_sysctl("net/ipv4/ip_forward", "1");
+    else
+      net::write_sysctl("net/ipv6/conf/all/forwarding", "1");
+  }
+}
+
+}  // namespace
+
+cni::Result cmd_add(const cni::CmdArgs& args) {
+  const Config config = parse_config(args);
+  const auto container = net::Netns::open(args.netns);
+  const auto ctr_nl = container.run([] { return net::Netlink::connect(); });
+  if (net::find_link(ctr_nl, args.ifname))
+    throw Error(ErrorCode::kInternal,
+                "container veth name provided (" + args.ifname + ") already exists");
+  const auto host_nl = net::Netlink::connect();
+
+  netcore::Undo undo;
+  cni::Result ipam = cni::delegate_add(config.ipam_type, args);
+  undo.push([&] { cni::delegate_del(config.ipam_type, args); });
+  if (ipam.ips.empty()) throw Error(ErrorCode::kInternal, "IPAM plugin returned missing IP config");
+  for (const auto& ip : ipam.ips) {
+    if (!ip.gateway)
+      throw Error(ErrorCode::kInvalidNetworkConfig,
+                  "ptp: IPAM gave " + ip.address.to_string() + " without a gateway");
+  }
+  enable_forwarding(ipam);
+
+  // The host end is created here with its peer directly in the container (never moved).
+  net::LinkInfo host;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      host = net::create_veth(host_nl, {.name = random_veth_name(),
+                                        .peer_name = args.ifname,
+                                        .peer_netns = &container,
+                                        .mtu = config.mtu});
+      break;
+    } catch (const netcore::NetlinkError& e) {
+      // A taken random host name: try another (the container name was checked above).
+      if (e.nl_error() != NLE_EXIST || attempt == 9) throw;
+    }
+  }
+  undo.push([&] { (void)net::delete_link_if_exists(host_nl, host.name); });
+  const auto ctr = net::get_link(ctr_nl, args.ifname);
+
+  configure_container(ctr_nl, ctr.index, ipam);
+
+  net::set_up(host_nl, host.index);
+  for (const auto& ip : ipam.ips) {
+    if (!ip.address.is_v4())
+      net::write_sysctl("net/ipv6/conf/" + host.name + "/accept_ra", "0");
+    // The same gateway address on every host end: each is a separate point-to-point link.
+    net::add_address(host_nl, host.index, net::Prefix::host(*ip.gateway),
+                     {.nodad = true, .noprefixroute = true});
+    net::add_route(host_nl, {.dst = net::Prefix::host(ip.address.address()),
+                             .ifindex = host.index,
+                             .scope = RT_SCOPE_LINK});
+  }
+
+  if (config.ip_masq) {
+    std::vector<net::Prefix> addresses;
+    for (const auto& ip : ipam.ips) addresses.push_back(ip.address);
+    fw::add_masquerade(attachment_of(args), addresses, config.masq_exclude);
+    undo.push([&] { fw::remove_masquerade(attachment_of(args)); });
+  }
+
+  cni::Result result;
+  result.interfaces = {{.name = host.name, .mac = host.mac.to_string()},
+                       {.name = args.ifname, .mac = ctr.mac.to_string(), .sandbox = args.netns}};
+  if (config.mtu) {
+    result.interfaces[0].mtu = *config.mtu;
+    result.interfaces[1].mtu = *config.mtu;
+  }
+  result.ips = ipam.ips;
+  for (auto& ip : result.ips) ip.interface = 1;
+  result.routes = ipam.routes;
+  result.dns = config.dns ? *config.dns : ipam.dns;
+  undo.commit();
+  return result;
+}
+
+void cmd_del(const cni::CmdArgs& args) {
+  const Config config = parse_config(args);
+  netcore::ErrorList errors;
+  // IPAM first, like the reference: an address must not stay reserved because a link is stuck.
+  errors.attempt([&] { cni::delegate_del(config.ipam_type, args); });
+  // The config is the ADD's (spec §3), so without ipMasq there are no rules, and DEL does not pay
+  // for loading libnftables.
+  if (config.ip_masq) errors.attempt([&] { fw::remove_masquerade(attachment_of(args)); });
+  errors.attempt([&] {
+    const auto container = open_netns_if_exists(args.netns);
+    if (!container) return;  // the links went with the namespace
+    const auto nl = container->run([] { return net::Netlink::connect(); });
+    (void)net::delete_link_if_exists(nl, args.ifname);  // takes the host end with it
+  });
+  errors.throw_if_any("ptp del");
+}
+
+void cmd_check(const cni::CmdArgs& args) {
+  const Config config = parse_config(args);
+  const auto prev = args.prev_result();
+  if (!prev) throw Error(ErrorCode::kInvalidNetworkConfig, "ptp: required prevResult missing");
+  cni::delegate_check(config.ipam_type, args);
+
+  const auto container = net::Netns::open(args.netns);
+  const auto nl = container.run([] { return net::Netlink::connect(); });
+  const auto link = net::find_link(nl, args.ifname);
+  if (!link) throw Error(ErrorCode::kInternal, "ptp: interface " + args.ifname + " not found");
+  if (link->kind != "veth")
+    throw Error(ErrorCode::kInternal, "ptp: interface " + args.ifname + " is not a veth");
+  for (const auto& iface : prev->interfaces) {
+    if (iface.name == args.ifname && !iface.mac.empty() && iface.mac != link->mac.to_string())
+      throw Error(ErrorCode::kInternal, "ptp: interface " + args.ifname + " has MAC " +
+                                            link->mac.to_string() + ", not " + iface.mac);
+  }
+  const auto present = net::list_addresses(nl, link->index);
+  std::vector<net::Prefix> masqueraded;
+  for (const auto& ip : prev->ips) {
+    const bool found = std::any_of(present.begin(), present.end(),
+                                   [&](const net::AddressInfo& a) { return a.prefix == ip.address; });
+    if (!found)
+      throw Error(ErrorCode::kInternal, "ptp: address " + ip.address.to_string() +
+                                            " missing on " + args.ifname);
+    masqueraded.push_back(ip.address);
+  }
+  const auto routes = net::list_routes(nl, AF_UNSPEC, link->index);
+  for (const auto& route : prev->routes) {
+    const bool found = std::any_of(routes.begin(), routes.end(),
+                                   [&](const net::Route& r) { return r.dst == route.dst; });
+    if (!found)
+      throw Error(ErrorCode::kInternal, "ptp: route to " + route.dst.to_string() + " missing");
+  }
+  if (config.ip_masq && !fw::has_masquerade(attachment_of(args), masqueraded))
+    throw Error(ErrorCode::kInternal, "ptp: masquerade rules of " + args.container_id + "/" +
+                                          args.ifname + " are missing");
+}
+
+void cmd_gc(const cni::CmdArgs& args) {
+  const Config config = parse_config(args);
+  netcore::ErrorList errors;
+  errors.attempt([&] { cni::delegate_gc(config.ipam_type, args); });
+  if (const auto valid = args.valid_attachments(); valid && config.ip_masq) {
+    std::vector<fw::Attachment> keep;
+    for (const auto& a : *valid) keep.push_back({args.network_name, a.container_id, a.ifname});
+    errors.attempt([&] { fw::gc_masquerade(args.network_name, keep); });
+  }
+  errors.throw_if_any("ptp gc");
+}
+
+void cmd_status(const cni::CmdArgs& args) {
+  cni::delegate_status(parse_config(args).ipam_type, args);
+}
+
+cni::PluginSpec spec() {
+  return {.name = "ptp",
+          .add = cmd_add,
+          .del = cmd_del,
+          .check = cmd_check,
+          .status = cmd_status,
+          .gc = cmd_gc};
+}
+
+}  // namespace plugins::ptp
