@@ -37,10 +37,10 @@ install_packages() {
   fi
 }
 
-# Configures and builds one CMake preset (release | asan).
+# Configures (with the tests) and builds one CMake preset (release | asan).
 build_preset() {
   local preset=$1
   log "building preset $preset"
-  cmake --preset "$preset" -S "$NSNET_ROOT" >/dev/null
+  cmake --preset "$preset" -S "$NSNET_ROOT" -DNSNET_BUILD_TESTS=ON >/dev/null
   cmake --build --preset "$preset" -- -j"$(nproc)"
 }
