@@ -1,7 +1,5 @@
 #include "loopback.hpp"
 
-#include <cerrno>
-
 #include <netcore/base/error.hpp>
 #include <netcore/net/address.hpp>
 #include <netcore/net/link.hpp>
@@ -20,17 +18,6 @@ constexpr const char* kLoopback = "lo";
 
 net::Netlink connect_in(const net::Netns& ns) {
   return ns.run([] { return net::Netlink::connect(); });
-}
-
-// The netns for DEL, or nullopt when it is already gone: DEL must succeed then.
-std::optional<net::Netns> open_netns_for_del(const std::string& path) {
-  if (path.empty()) return std::nullopt;
-  try {
-    return net::Netns::open(path);
-  } catch (const netcore::SysError& e) {
-    if (e.error_number() == ENOENT) return std::nullopt;
-    throw;
-  }
 }
 
 }  // namespace
@@ -62,7 +49,7 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
 }
 
 void cmd_del(const cni::CmdArgs& args) {
-  const auto ns = open_netns_for_del(args.netns);
+  const auto ns = net::Netns::open_if_exists(args.netns);
   if (!ns) return;
   const auto nl = connect_in(*ns);
   if (const auto lo = net::find_link(nl, kLoopback)) net::set_down(nl, lo->index);

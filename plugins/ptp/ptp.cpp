@@ -1,6 +1,5 @@
 #include "ptp.hpp"
 
-#include <cerrno>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -63,17 +62,6 @@ Config parse_config(const cni::CmdArgs& args) {
 
 fw::Attachment attachment_of(const cni::CmdArgs& args) {
   return {args.network_name, args.container_id, args.ifname};
-}
-
-// The netns for DEL, or nullopt when it is already gone (DEL must still succeed).
-std::optional<net::Netns> open_netns_if_exists(const std::string& path) {
-  if (path.empty()) return std::nullopt;
-  try {
-    return net::Netns::open(path);
-  } catch (const netcore::SysError& e) {
-    if (e.error_number() == ENOENT) return std::nullopt;
-    throw;
-  }
 }
 
 // A veth name not in use on the host: "veth" + 8 random hex digits, like the reference.
@@ -206,7 +194,7 @@ void cmd_del(const cni::CmdArgs& args) {
   // for loading libnftables.
   if (config.ip_masq) errors.attempt([&] { fw::remove_masquerade(attachment_of(args)); });
   errors.attempt([&] {
-    const auto container = open_netns_if_exists(args.netns);
+    const auto container = net::Netns::open_if_exists(args.netns);
     if (!container) return;  // the links went with the namespace
     const auto nl = container->run([] { return net::Netlink::connect(); });
     (void)net::delete_link_if_exists(nl, args.ifname);  // takes the host end with it

@@ -12,6 +12,7 @@
 
 #include "masquerade_impl.hpp"
 #include "netcore/base/error.hpp"
+#include "netcore/base/hash.hpp"
 #include "netcore/fw/nftables.hpp"
 
 namespace netcore::fw {
@@ -282,16 +283,7 @@ void remove_where(const std::string& chain, Pick pick, const std::string& operat
 
 }  // namespace
 
-std::string network_hash(const std::string& network) {
-  std::uint64_t hash = 14695981039346656037ull;  // FNV-1a, 64 bit
-  for (const unsigned char c : network) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  char out[17];
-  std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(hash));
-  return out;
-}
+std::string network_hash(const std::string& network) { return stable_hash(network); }
 
 std::string attachment_tag(const Attachment& attachment) {
   return detail::safe_comment(attachment.container_id + "/" + attachment.ifname);

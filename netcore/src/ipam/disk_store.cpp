@@ -14,6 +14,7 @@
 
 #include "netcore/base/error.hpp"
 #include "netcore/base/file.hpp"
+#include "netcore/base/hash.hpp"
 #include "netcore/base/unique_fd.hpp"
 
 namespace netcore::ipam {
@@ -75,17 +76,6 @@ void write_in_place(const fs::path& path, std::string_view data) {
     throw_errno("write " + path.string());
 }
 
-// FNV-1a: a stable name for owners whose natural file name would be too long.
-std::string stable_hash(std::string_view text) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (const unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
 
 }  // namespace
 
@@ -263,7 +253,7 @@ fs::path DiskStore::index_path(const Owner& owner) const {
   std::string name = owner.container_id + ":" + owner.ifname;
   const bool plain = name.size() <= 200 && name.find('/') == std::string::npos &&
                      name.find('\0') == std::string::npos && name.front() != '.';
-  if (!plain) name = "h-" + stable_hash(name);
+  if (!plain) name = "h-" + stable_hash(name);  // the owner lines inside tell collisions apart
   return meta_dir_ / "owners" / name;
 }
 

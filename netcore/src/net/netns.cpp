@@ -49,6 +49,16 @@ Netns Netns::open(const std::filesystem::path& path) {
   return Netns(std::move(fd), path);
 }
 
+std::optional<Netns> Netns::open_if_exists(const std::filesystem::path& path) {
+  if (path.empty()) return std::nullopt;
+  try {
+    return open(path);
+  } catch (const SysError& e) {
+    if (e.error_number() == ENOENT) return std::nullopt;
+    throw;
+  }
+}
+
 Netns Netns::open_pid(pid_t pid) {
   return open("/proc/" + std::to_string(pid) + "/ns/net");
 }

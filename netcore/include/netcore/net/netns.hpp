@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <future>
+#include <optional>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -21,6 +22,9 @@ class Netns final {
   // if the path cannot be opened or is not a network namespace.
   [[nodiscard]] static Netns open(const std::filesystem::path& path);
   [[nodiscard]] static Netns open_pid(pid_t pid);
+  // Like open(), but nullopt for an empty path or one that no longer exists: what DEL needs,
+  // since the runtime may have removed the namespace already.
+  [[nodiscard]] static std::optional<Netns> open_if_exists(const std::filesystem::path& path);
   // The calling thread's namespace (not the process's: /proc/thread-self).
   [[nodiscard]] static Netns current();
   // A new anonymous namespace, with only a down `lo` in it.
