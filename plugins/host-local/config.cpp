@@ -1,12 +1,11 @@
 #include "config.hpp"
 
-#include <sstream>
-
 #include <netcore/base/error.hpp>
 #include <netcore/base/file.hpp>
 #include <netcore/cni/json.hpp>
 #include <netcore/cni/version.hpp>
 #include <netcore/ipam/disk_store.hpp>
+#include <sstream>
 
 namespace plugins::host_local {
 namespace cni = netcore::cni;
@@ -18,10 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-[[noreturn]] void invalid(const std::string& message) {
-  throw Error(ErrorCode::kInvalidNetworkConfig, message);
-}
-
 // An address given with or without a prefix length ("10.1.0.5" or "10.1.0.5/24").
 net::IpAddress parse_requested(const std::string& text) {
   const auto slash = text.find('/');
@@ -32,7 +27,7 @@ net::IpAddress parse_requested(const std::string& text) {
 ipam::Range parse_range(const json& j) {
   if (!j.is_object()) throw Error(ErrorCode::kDecodingFailure, "a range must be an object");
   const auto subnet = cni::optional_field<net::Prefix>(j, "subnet");
-  if (!subnet) invalid("missing \"subnet\"");
+  if (!subnet) netcore::throw_invalid_config("missing \"subnet\"");
   return ipam::Range::make(*subnet, cni::optional_field<net::IpAddress>(j, "rangeStart"),
                            cni::optional_field<net::IpAddress>(j, "rangeEnd"),
                            cni::optional_field<net::IpAddress>(j, "gateway"));
@@ -42,15 +37,17 @@ ipam::Range parse_range(const json& j) {
 std::vector<ipam::RangeSet> parse_range_sets(const json& j, const std::string& path) {
   std::vector<ipam::RangeSet> sets;
   if (j.is_null()) return sets;
-  if (!j.is_array()) throw Error(ErrorCode::kDecodingFailure, path + ": must be an array of range sets");
+  if (!j.is_array())
+    throw Error(ErrorCode::kDecodingFailure, path + ": must be an array of range sets");
   for (size_t i = 0; i < j.size(); ++i) {
     const auto set_path = path + "[" + std::to_string(i) + "]";
     const auto& set = j[i];
     if (!set.is_array() || set.empty())
-      invalid(set_path + ": a range set must be a non-empty array of ranges");
+      netcore::throw_invalid_config(set_path + ": a range set must be a non-empty array of ranges");
     std::vector<ipam::Range> ranges;
     for (size_t k = 0; k < set.size(); ++k)
-      ranges.push_back(cni::at_json_path(set_path + "[" + std::to_string(k) + "]", [&] { return parse_range(set[k]); }));
+      ranges.push_back(cni::at_json_path(set_path + "[" + std::to_string(k) + "]",
+                                         [&] { return parse_range(set[k]); }));
     sets.push_back(cni::at_json_path(set_path, [&] { return ipam::RangeSet(std::move(ranges)); }));
   }
   return sets;
@@ -61,7 +58,7 @@ std::vector<ipam::RangeSet> parse_range_sets(const json& j, const std::string& p
 Config parse_config(const cni::CmdArgs& args) {
   const auto ipam_it = args.config.find("ipam");
   if (ipam_it == args.config.end() || !ipam_it->is_object())
-    invalid("IPAM config missing 'ipam' key");
+    netcore::throw_invalid_config("IPAM config missing 'ipam' key");
   const json& conf = *ipam_it;
 
   Config config{.network = args.network_name};
@@ -70,11 +67,14 @@ Config parse_config(const cni::CmdArgs& args) {
   const auto cni_args = args.cni_args();
   cni_args.check_known({"IP"});
   if (const auto ip = cni_args.find("IP"))
-    config.requested.push_back(cni::at_json_path("CNI_ARGS IP", [&] { return parse_requested(*ip); }));
+    config.requested.push_back(
+        cni::at_json_path("CNI_ARGS IP", [&] { return parse_requested(*ip); }));
   for (const auto& text : cni::array_field<std::string>(args.args_cni(), "ips"))
-    config.requested.push_back(cni::at_json_path("args.cni.ips", [&] { return parse_requested(text); }));
+    config.requested.push_back(
+        cni::at_json_path("args.cni.ips", [&] { return parse_requested(text); }));
   for (const auto& text : cni::array_field<std::string>(args.runtime_config(), "ips"))
-    config.requested.push_back(cni::at_json_path("runtimeConfig.ips", [&] { return parse_requested(text); }));
+    config.requested.push_back(
+        cni::at_json_path("runtimeConfig.ips", [&] { return parse_requested(text); }));
 
   // Range sets: runtimeConfig.ipRanges, then the legacy single range, then `ranges`.
   const auto runtime_ranges = args.runtime_config().find("ipRanges");
@@ -85,21 +85,25 @@ Config parse_config(const cni::CmdArgs& args) {
     config.range_sets.emplace_back(std::vector<ipam::Range>{std::move(legacy)});
   }
   if (const auto ranges = conf.find("ranges"); ranges != conf.end()) {
-    for (auto& set : parse_range_sets(*ranges, "ipam.ranges")) config.range_sets.push_back(std::move(set));
+    for (auto& set : parse_range_sets(*ranges, "ipam.ranges"))
+      config.range_sets.push_back(std::move(set));
   }
-  if (config.range_sets.empty()) invalid("no IP ranges specified");
+  if (config.range_sets.empty()) netcore::throw_invalid_config("no IP ranges specified");
   ipam::check_disjoint(config.range_sets);
 
   size_t v4 = 0, v6 = 0;
   for (const auto& set : config.range_sets) (set.is_v4() ? v4 : v6)++;
   if ((v4 > 1 || v6 > 1) && !cni::has_rich_result(args.config_version))
-    invalid("CNI version " + args.config_version + " does not support more than 1 address per family");
+    netcore::throw_invalid_config("CNI version " + args.config_version +
+                                  " does not support more than 1 address per family");
 
-  config.routes = cni::at_json_path("ipam", [&] { return cni::array_field<cni::Route>(conf, "routes"); });
+  config.routes =
+      cni::at_json_path("ipam", [&] { return cni::array_field<cni::Route>(conf, "routes"); });
   config.data_dir = cni::optional_field<std::string>(conf, "dataDir")
                         .value_or(ipam::DiskStore::kDefaultDataDir.string());
   if (config.data_dir.empty()) config.data_dir = ipam::DiskStore::kDefaultDataDir;
-  if (auto resolv = cni::optional_field<std::string>(conf, "resolvConf"); resolv && !resolv->empty())
+  if (auto resolv = cni::optional_field<std::string>(conf, "resolvConf");
+      resolv && !resolv->empty())
     config.resolv_conf = *resolv;
   return config;
 }

@@ -15,10 +15,6 @@ using nlohmann::json;
 
 namespace {
 
-[[noreturn]] void invalid(const std::string& message) {
-  throw Error(ErrorCode::kInvalidNetworkConfig, message);
-}
-
 std::optional<net::Prefix> find_cidr(const std::string& text) {
   try {
     return net::Prefix::parse(text);
@@ -91,8 +87,9 @@ void replace_with_ips(std::vector<Pending>& pending, const std::vector<std::stri
     const auto entry_path = path + "[" + std::to_string(i) + "]";
     const auto address = find_cidr(ips[i]);
     if (!address)
-      invalid(entry_path + ": an entry in the 'ips' field is NOT in CIDR notation, got: '" +
-              ips[i] + "'");
+      netcore::throw_invalid_config(
+          entry_path + ": an entry in the 'ips' field is NOT in CIDR notation, got: '" + ips[i] +
+          "'");
     pending.push_back({.path = entry_path, .text = ips[i], .address = address, .gateway = {}});
   }
 }
@@ -101,14 +98,16 @@ void replace_with_ips(std::vector<Pending>& pending, const std::vector<std::stri
 
 Config parse_config(const cni::CmdArgs& args) {
   const auto ipam_it = args.config.find("ipam");
-  if (ipam_it == args.config.end() || ipam_it->is_null()) invalid("IPAM config missing 'ipam' key");
+  if (ipam_it == args.config.end() || ipam_it->is_null())
+    netcore::throw_invalid_config("IPAM config missing 'ipam' key");
   const json& ipam = *ipam_it;
   if (!ipam.is_object()) throw Error(ErrorCode::kDecodingFailure, "ipam: must be an object");
 
   // The reference decodes the whole config first, so type errors come before anything else.
   Config config;
   auto pending = read_config_addresses(ipam);
-  config.routes = cni::at_json_path("ipam", [&] { return cni::array_field<cni::Route>(ipam, "routes"); });
+  config.routes =
+      cni::at_json_path("ipam", [&] { return cni::array_field<cni::Route>(ipam, "routes"); });
   config.dns = cni::at_json_path("ipam", [&] {
                  return cni::optional_field<cni::Dns>(ipam, "dns");
                }).value_or(cni::Dns{});
@@ -119,14 +118,15 @@ Config parse_config(const cni::CmdArgs& args) {
     for (const auto& item : split_list(*ip)) {
       const auto address = find_cidr(item);
       if (!address)
-        invalid("CNI_ARGS IP: the 'ip' field is expected to be in CIDR notation, got: '" + item +
-                "'");
+        netcore::throw_invalid_config(
+            "CNI_ARGS IP: the 'ip' field is expected to be in CIDR notation, got: '" + item + "'");
       pending.push_back({.path = "CNI_ARGS IP", .text = item, .address = address, .gateway = {}});
     }
   }
   if (const auto gateways = cni_args.find("GATEWAY"); gateways && !gateways->empty()) {
     for (const auto& item : split_list(*gateways)) {
-      const auto gateway = cni::at_json_path("CNI_ARGS GATEWAY", [&] { return net::parse_ip_address(item); });
+      const auto gateway =
+          cni::at_json_path("CNI_ARGS GATEWAY", [&] { return net::parse_ip_address(item); });
       // Config addresses are not parsed yet here (see Pending), so only CNI_ARGS ones match.
       for (auto& p : pending)
         if (p.address && p.address->contains(gateway)) p.gateway = gateway;
@@ -135,29 +135,31 @@ Config parse_config(const cni::CmdArgs& args) {
 
   replace_with_ips(
       pending,
-      cni::at_json_path("args.cni", [&] { return cni::array_field<std::string>(args.args_cni(), "ips"); }),
+      cni::at_json_path("args.cni",
+                        [&] { return cni::array_field<std::string>(args.args_cni(), "ips"); }),
       "args.cni.ips");
-  replace_with_ips(
-      pending,
-      cni::at_json_path("runtimeConfig",
-              [&] { return cni::array_field<std::string>(args.runtime_config(), "ips"); }),
-      "runtimeConfig.ips");
+  replace_with_ips(pending,
+                   cni::at_json_path(
+                       "runtimeConfig",
+                       [&] { return cni::array_field<std::string>(args.runtime_config(), "ips"); }),
+                   "runtimeConfig.ips");
 
   size_t v4 = 0, v6 = 0;
   for (auto& p : pending) {
     if (!p.address) {
       p.address = find_cidr(p.text);
       if (!p.address)
-        invalid(p.path + ": the 'address' field is expected to be in CIDR notation, got: '" +
-                p.text + "'");
+        netcore::throw_invalid_config(
+            p.path + ": the 'address' field is expected to be in CIDR notation, got: '" + p.text +
+            "'");
     }
     (p.address->is_v4() ? v4 : v6)++;
     config.addresses.push_back({.address = *p.address, .gateway = p.gateway});
   }
   // Results before 0.3.0 hold one ip4 and one ip6.
   if ((v4 > 1 || v6 > 1) && !cni::has_rich_result(args.config_version))
-    invalid("CNI version " + args.config_version +
-            " does not support more than 1 address per family");
+    netcore::throw_invalid_config("CNI version " + args.config_version +
+                                  " does not support more than 1 address per family");
   return config;
 }
 

@@ -14,6 +14,7 @@
 #include "netcore/ipam/store.hpp"
 #include "netcore/net/ip.hpp"
 #include "support/expect_error.hpp"
+#include "support/ipam_text.hpp"
 
 namespace netcore::ipam {
 namespace {
@@ -23,16 +24,13 @@ using nsnet::testing::error_of;
 using net::IpAddress;
 using net::Prefix;
 
-IpAddress ip(std::string_view text) { return net::parse_ip_address(text); }
+using nsnet::testing::ip;
+using nsnet::testing::opt;
 
-std::optional<IpAddress> opt(std::string_view text) {
-  if (text.empty()) return std::nullopt;
-  return ip(text);
-}
-
+// Range::make from text; "" leaves a key out.
 Range make(std::string_view subnet, std::string_view start = "", std::string_view end = "",
            std::string_view gateway = "") {
-  return Range::make(Prefix::parse(subnet), opt(start), opt(end), opt(gateway));
+  return nsnet::testing::make_range(subnet, start, end, gateway);
 }
 
 // An in-memory Store, like the reference's backend/testing/fake_store.go, that counts calls.

@@ -34,6 +34,10 @@ void throw_errno(std::string_view operation, ErrorCode code) {
   throw SysError(operation, errno, code);
 }
 
+void throw_invalid_config(std::string message) {
+  throw Error(ErrorCode::kInvalidNetworkConfig, std::move(message));
+}
+
 int check_nl(int err, std::string_view operation) {
   if (err < 0) throw NetlinkError(operation, -err);
   return err;

@@ -8,10 +8,6 @@
 namespace netcore::ipam {
 namespace {
 
-[[noreturn]] void invalid(const std::string& message) {
-  throw Error(ErrorCode::kInvalidNetworkConfig, message);
-}
-
 bool same_family(const net::IpAddress& a, const net::IpAddress& b) noexcept {
   return a.is_v4() == b.is_v4();
 }
@@ -21,14 +17,16 @@ void check_in_range(const std::string& key, const net::IpAddress& ip, const net:
                     const net::IpAddress* start, const net::IpAddress* end) {
   const auto text = ip.to_string();
   if (!same_family(ip, subnet.address()))
-    invalid(key + " " + text + " is not the same IP family as subnet " + subnet.to_string());
-  if (!subnet.contains(ip)) invalid(key + " " + text + " not in network " + subnet.to_string());
+    netcore::throw_invalid_config(key + " " + text + " is not the same IP family as subnet " +
+                                  subnet.to_string());
+  if (!subnet.contains(ip))
+    netcore::throw_invalid_config(key + " " + text + " not in network " + subnet.to_string());
   if (start != nullptr && ip < *start)
-    invalid(key + " " + text + " is in network " + subnet.to_string() + " but before start " +
-            start->to_string());
+    netcore::throw_invalid_config(key + " " + text + " is in network " + subnet.to_string() +
+                                  " but before start " + start->to_string());
   if (end != nullptr && *end < ip)
-    invalid(key + " " + text + " is in network " + subnet.to_string() + " but after end " +
-            end->to_string());
+    netcore::throw_invalid_config(key + " " + text + " is in network " + subnet.to_string() +
+                                  " but after end " + end->to_string());
 }
 
 }  // namespace
@@ -38,10 +36,11 @@ Range Range::make(const net::Prefix& subnet, const std::optional<net::IpAddress>
                   const std::optional<net::IpAddress>& gateway) {
   const auto text = subnet.to_string();
   if (!(subnet.network() == subnet))
-    invalid("subnet " + text + " has host bits set; the network address of a /" +
-            std::to_string(subnet.length()) + " is " + subnet.network().address().to_string());
+    netcore::throw_invalid_config(
+        "subnet " + text + " has host bits set; the network address of a /" +
+        std::to_string(subnet.length()) + " is " + subnet.network().address().to_string());
   if (subnet.length() + 2 > subnet.max_length())
-    invalid("subnet " + text + " is too small to allocate from");
+    netcore::throw_invalid_config("subnet " + text + " is too small to allocate from");
 
   Range r{.subnet = subnet};
   const auto network = subnet.address();
@@ -58,12 +57,15 @@ Range Range::make(const net::Prefix& subnet, const std::optional<net::IpAddress>
   if (range_start) check_in_range("rangeStart", *range_start, subnet, nullptr, nullptr);
   if (range_end) check_in_range("rangeEnd", *range_end, subnet, &r.range_start, nullptr);
   // Network and broadcast addresses are not hosts: keep the range off them.
-  if (r.range_start == network) invalid("rangeStart " + network.to_string() + " is the network address of " + text);
+  if (r.range_start == network)
+    netcore::throw_invalid_config("rangeStart " + network.to_string() +
+                                  " is the network address of " + text);
   if (subnet.is_v4() && r.range_end == subnet.last_address())
-    invalid("rangeEnd " + r.range_end.to_string() + " is the broadcast address of " + text);
+    netcore::throw_invalid_config("rangeEnd " + r.range_end.to_string() +
+                                  " is the broadcast address of " + text);
   if (r.range_end < r.range_start)
-    invalid("rangeEnd " + r.range_end.to_string() + " is before rangeStart " +
-            r.range_start.to_string());
+    netcore::throw_invalid_config("rangeEnd " + r.range_end.to_string() + " is before rangeStart " +
+                                  r.range_start.to_string());
   return r;
 }
 
@@ -72,8 +74,8 @@ bool Range::contains(const net::IpAddress& ip) const noexcept {
 }
 
 bool Range::overlaps(const Range& other) const noexcept {
-  return contains(other.range_start) || contains(other.range_end) ||
-         other.contains(range_start) || other.contains(range_end);
+  return contains(other.range_start) || contains(other.range_end) || other.contains(range_start) ||
+         other.contains(range_end);
 }
 
 double Range::capacity() const noexcept {
@@ -104,20 +106,23 @@ std::string Range::to_string() const {
 }
 
 RangeSet::RangeSet(std::vector<Range> ranges) : ranges_(std::move(ranges)) {
-  if (ranges_.empty()) invalid("empty range set");
+  if (ranges_.empty()) netcore::throw_invalid_config("empty range set");
   for (size_t i = 0; i < ranges_.size(); ++i) {
     if (ranges_[i].is_v4() != ranges_[0].is_v4())
-      invalid("range set mixes IPv4 and IPv6: " + ranges_[0].subnet.to_string() + " and " +
-              ranges_[i].subnet.to_string());
+      netcore::throw_invalid_config(
+          "range set mixes IPv4 and IPv6: " + ranges_[0].subnet.to_string() + " and " +
+          ranges_[i].subnet.to_string());
     for (size_t j = i + 1; j < ranges_.size(); ++j) {
       if (ranges_[i].overlaps(ranges_[j]))
-        invalid("subnets " + ranges_[i].subnet.to_string() + " and " +
-                ranges_[j].subnet.to_string() + " overlap");
+        netcore::throw_invalid_config("subnets " + ranges_[i].subnet.to_string() + " and " +
+                                      ranges_[j].subnet.to_string() + " overlap");
     }
   }
 }
 
-bool RangeSet::contains(const net::IpAddress& ip) const noexcept { return find_range(ip) != nullptr; }
+bool RangeSet::contains(const net::IpAddress& ip) const noexcept {
+  return find_range(ip) != nullptr;
+}
 
 const Range* RangeSet::find_range(const net::IpAddress& ip) const noexcept {
   for (const auto& r : ranges_)
@@ -151,7 +156,8 @@ void check_disjoint(const std::vector<RangeSet>& sets) {
   for (size_t i = 0; i < sets.size(); ++i)
     for (size_t j = i + 1; j < sets.size(); ++j)
       if (sets[i].overlaps(sets[j]))
-        invalid("range set " + std::to_string(i) + " overlaps with " + std::to_string(j));
+        netcore::throw_invalid_config("range set " + std::to_string(i) + " overlaps with " +
+                                      std::to_string(j));
 }
 
 }  // namespace netcore::ipam

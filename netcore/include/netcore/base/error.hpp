@@ -69,6 +69,9 @@ class NetlinkError : public Error {
 // Throws SysError for the current errno.
 [[noreturn]] void throw_errno(std::string_view operation, ErrorCode code = ErrorCode::kInternal);
 
+// Throws Error(kInvalidNetworkConfig, message): the one way config checks reject a value.
+[[noreturn]] void throw_invalid_config(std::string message);
+
 // Returns `err` when it is not a libnl error (>= 0); throws NetlinkError otherwise.
 int check_nl(int err, std::string_view operation);
 
