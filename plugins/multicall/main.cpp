@@ -9,6 +9,7 @@
 
 #include <netcore/cni/skel.hpp>
 
+#include "bridge/bridge.hpp"
 #include "host-local/host_local.hpp"
 #include "loopback/loopback.hpp"
 #include "ptp/ptp.hpp"
@@ -22,6 +23,7 @@ struct Entry {
 };
 
 constexpr Entry kPlugins[] = {
+    {"bridge", plugins::bridge::spec},
     {"host-local", plugins::host_local::spec},
     {"loopback", plugins::loopback::spec},
     {"ptp", plugins::ptp::spec},

@@ -1,7 +1,5 @@
 #include "ptp.hpp"
 
-#include <random>
-
 #include <spdlog/spdlog.h>
 
 #include <netcore/base/error.hpp>
@@ -62,14 +60,6 @@ Config parse_config(const cni::CmdArgs& args) {
 
 fw::Attachment attachment_of(const cni::CmdArgs& args) {
   return {args.network_name, args.container_id, args.ifname};
-}
-
-// A veth name not in use on the host: "veth" + 8 random hex digits, like the reference.
-std::string random_veth_name() {
-  static thread_local std::mt19937 rng(std::random_device{}());
-  char name[16];
-  std::snprintf(name, sizeof name, "veth%08x", static_cast<unsigned>(rng()));
-  return name;
 }
 
 // The reference's layout inside the container: each address without its subnet route, a /32
@@ -133,19 +123,8 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   enable_forwarding(ipam);
 
   // The host end is created here with its peer directly in the container (never moved).
-  net::LinkInfo host;
-  for (int attempt = 0;; ++attempt) {
-    try {
-      host = net::create_veth(host_nl, {.name = random_veth_name(),
-                                        .peer_name = args.ifname,
-                                        .peer_netns = &container,
-                                        .mtu = config.mtu});
-      break;
-    } catch (const netcore::NetlinkError& e) {
-      // A taken random host name: try another (the container name was checked above).
-      if (e.nl_error() != NLE_EXIST || attempt == 9) throw;
-    }
-  }
+  const net::LinkInfo host = net::create_veth_with_random_name(
+      host_nl, "veth", {.peer_name = args.ifname, .peer_netns = &container, .mtu = config.mtu});
   undo.push([&] { (void)net::delete_link_if_exists(host_nl, host.name); });
   const auto ctr = net::get_link(ctr_nl, args.ifname);
 

@@ -12,14 +12,11 @@
 
 #include "masquerade_impl.hpp"
 #include "netcore/base/error.hpp"
-#include "netcore/base/hash.hpp"
 #include "netcore/fw/nftables.hpp"
 
 namespace netcore::fw {
 namespace detail {
 namespace {
-
-bool quotable(char c) noexcept { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
 
 std::string exclude_set(const std::string& hash) { return kExcludeSetPrefix + hash; }
 std::string network_chain(const std::string& hash) { return kChainPrefix + hash; }
@@ -51,15 +48,6 @@ std::string join(const std::vector<std::string>& items) {
 const char* nft_family(bool v4) noexcept { return v4 ? "ip" : "ip6"; }
 
 std::string table_ref(bool v4) { return std::string(nft_family(v4)) + " " + kTable; }
-
-std::string safe_comment(const std::string& text) {
-  if (text.size() <= kMaxComment && std::all_of(text.begin(), text.end(), quotable)) return text;
-  std::string kept;
-  for (const char c : text)
-    if (quotable(c) && c != '~') kept += c;
-  const std::string suffix = "~" + network_hash(text);
-  return kept.substr(0, kMaxComment - suffix.size()) + suffix;
-}
 
 TableSnapshot parse_table(const nlohmann::json& listing) {
   TableSnapshot snapshot;
@@ -282,12 +270,6 @@ void remove_where(const std::string& chain, Pick pick, const std::string& operat
 }
 
 }  // namespace
-
-std::string network_hash(const std::string& network) { return stable_hash(network); }
-
-std::string attachment_tag(const Attachment& attachment) {
-  return detail::safe_comment(attachment.container_id + "/" + attachment.ifname);
-}
 
 void add_masquerade(const Attachment& attachment,
                     const std::vector<net::Prefix>& container_addresses,

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "comment.hpp"
 #include "netcore/fw/masquerade.hpp"
 #include "netcore/net/ip.hpp"
 
@@ -19,16 +20,11 @@ inline constexpr const char* kMap = "masq_src";
 inline constexpr const char* kBaseChain = "masq_postrouting";
 inline constexpr const char* kChainPrefix = "masq_";
 inline constexpr const char* kExcludeSetPrefix = "masq_excl_";
-inline constexpr std::size_t kMaxComment = 128;  // nft: "comment too long, 128 characters maximum"
 
 // "ip" for IPv4, "ip6" for IPv6: the nft family, which is also the address match keyword.
 [[nodiscard]] const char* nft_family(bool v4) noexcept;
 // "ip nsnet" / "ip6 nsnet".
 [[nodiscard]] std::string table_ref(bool v4);
-
-// `text` if nft can quote it as a comment (printable, no '"' or '\\', at most 128 bytes); else
-// its quotable characters cut to fit plus "~" and the 16-digit hash of the whole text.
-[[nodiscard]] std::string safe_comment(const std::string& text);
 
 // One element of the masq_src map.
 struct MapElement {

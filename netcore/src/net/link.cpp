@@ -14,7 +14,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <random>
 
 #include <spdlog/spdlog.h>
 
@@ -28,7 +30,6 @@ namespace {
 
 using detail::check_alloc;
 using detail::ifindex_text;
-using detail::validate_link_name;
 
 LinkInfo to_link_info(rtnl_link* link) {
   LinkInfo info;
@@ -109,6 +110,8 @@ void tun_ioctl(int fd, unsigned long request, unsigned long arg, const std::stri
 
 }  // namespace
 
+void validate_link_name(const std::string& name) { detail::validate_link_name(name); }
+
 std::optional<LinkInfo> find_link(const Netlink& nl, const std::string& name) {
   validate_link_name(name);
   return find_link_impl(nl, 0, name.c_str(), name);
@@ -166,9 +169,33 @@ LinkInfo create_veth(const Netlink& nl, const VethSpec& spec) {
   return get_link(nl, spec.name);
 }
 
-LinkInfo ensure_bridge(const Netlink& nl, const BridgeSpec& spec) {
+LinkInfo create_veth_with_random_name(const Netlink& nl, const std::string& prefix,
+                                      VethSpec spec) {
+  constexpr std::size_t kMaxName = 15, kMinDigits = 4;
+  if (prefix.size() + kMinDigits > kMaxName)
+    throw Error(ErrorCode::kInvalidNetworkConfig,
+                "veth name prefix \"" + prefix + "\" is longer than " +
+                    std::to_string(kMaxName - kMinDigits) + " bytes");
+  static thread_local std::mt19937 rng(std::random_device{}());
+  const std::size_t digits = std::min<std::size_t>(8, kMaxName - prefix.size());
+  for (int attempt = 1;; ++attempt) {
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", static_cast<unsigned>(rng()));
+    spec.name = prefix + std::string(hex, digits);
+    try {
+      return create_veth(nl, spec);
+    } catch (const NetlinkError& e) {
+      // Another link has the random name (or the peer's name is taken, which the caller should
+      // have ruled out): draw again.
+      if (e.nl_error() != NLE_EXIST || attempt == 10) throw;
+    }
+  }
+}
+
+LinkInfo ensure_bridge(const Netlink& nl, const BridgeSpec& spec, bool* created) {
   validate_link_name(spec.name);
   const std::string operation = "ensure bridge " + spec.name;
+  if (created != nullptr) *created = false;
   auto bridge = find_link(nl, spec.name);
   if (!bridge) {
     spdlog::debug("add bridge {}", spec.name);
@@ -177,6 +204,7 @@ LinkInfo ensure_bridge(const Netlink& nl, const BridgeSpec& spec) {
     const int err = rtnl_link_add(nl.sock(), link.get(), NLM_F_CREATE | NLM_F_EXCL);
     // EEXIST: someone else created it since we looked; the kind check below decides.
     if (err != -NLE_EXIST) check_nl(err, "add bridge " + spec.name);
+    if (err == 0 && created != nullptr) *created = true;
     bridge = get_link(nl, spec.name);
   }
   if (bridge->kind != "bridge") {
@@ -184,8 +212,11 @@ LinkInfo ensure_bridge(const Netlink& nl, const BridgeSpec& spec) {
                 operation + ": link " + spec.name + " already exists but is not a bridge" +
                     (bridge->kind.empty() ? std::string() : " (kind " + bridge->kind + ")"));
   }
-  if (spec.promisc && !bridge->promisc) set_promisc(nl, bridge->index, true);
+  const bool set_promisc_now = spec.promisc && !bridge->promisc;
+  if (set_promisc_now) set_promisc(nl, bridge->index, true);
   if (!bridge->up) set_up(nl, bridge->index);
+  // An existing bridge that needed nothing is returned as read: one round trip on the hot path.
+  if (!set_promisc_now && bridge->up) return *std::move(bridge);
   return get_link(nl, bridge->index);
 }
 

@@ -85,4 +85,15 @@ void write_sysctl(const std::string& key, const std::string& value) {
     throw SysError("write sysctl " + key + ": short write", EIO);
 }
 
+bool write_sysctl_if_exists(const std::string& key, const std::string& value) {
+  try {
+    write_sysctl(key, value);
+    return true;
+  } catch (const SysError& e) {
+    if (e.error_number() != ENOENT) throw;
+    spdlog::debug("write sysctl {}: no such key, ignoring", key);
+    return false;
+  }
+}
+
 }  // namespace netcore::net

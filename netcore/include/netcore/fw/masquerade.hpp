@@ -29,16 +29,10 @@
 #include <string>
 #include <vector>
 
+#include "netcore/fw/attachment.hpp"
 #include "netcore/net/ip.hpp"
 
 namespace netcore::fw {
-
-// Who a rule belongs to: the CNI (network name, CNI_CONTAINERID, CNI_IFNAME) triple.
-struct Attachment {
-  std::string network;
-  std::string container_id;
-  std::string ifname;
-};
 
 // One masqueraded container address, as found in the kernel.
 struct MasqueradeEntry {
@@ -47,14 +41,6 @@ struct MasqueradeEntry {
   net::IpAddress address;
   friend bool operator==(const MasqueradeEntry&, const MasqueradeEntry&) = default;
 };
-
-// 16 lowercase hex digits (64-bit FNV-1a of `network`): stable across versions and processes.
-[[nodiscard]] std::string network_hash(const std::string& network);
-
-// The comment that marks an attachment's elements: "<containerID>/<ifname>". Text that nft
-// cannot quote or that exceeds its 128-byte comment limit is shortened to a printable prefix
-// plus "~" and a hash of the whole, so the tag stays unique and deterministic.
-[[nodiscard]] std::string attachment_tag(const Attachment& attachment);
 
 // Masquerades traffic from `container_addresses` (interface addresses with their subnet's prefix
 // length, "10.88.0.5/16"; IPv4 and IPv6 may mix) to anything outside their subnets, `exclude`

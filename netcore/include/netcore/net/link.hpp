@@ -47,6 +47,10 @@ struct LinkInfo {
   unsigned txqlen = 0;
 };
 
+// Throws Error(kInvalidNetworkConfig, "invalid link name \"NAME\"") unless the kernel would
+// accept `name` (1-15 bytes, not "." or "..", no '/', ':', NUL or whitespace).
+void validate_link_name(const std::string& name);
+
 // Looks a link up by name or index; nullopt when there is no such link (NLE_NODEV).
 // Throws Error(kInvalidNetworkConfig) for an invalid name, NetlinkError for other failures.
 [[nodiscard]] std::optional<LinkInfo> find_link(const Netlink& nl, const std::string& name);
@@ -70,6 +74,12 @@ struct VethSpec {
 // Returns the end named spec.name. Throws NetlinkError: NLE_EXIST if either name is taken
 // ("add veth NAME: link X already exists: ..."); Error(kInvalidNetworkConfig) for bad names.
 LinkInfo create_veth(const Netlink& nl, const VethSpec& spec);
+// create_veth with spec.name replaced by `prefix` and random hex digits (8, or as many as fit in
+// 15 bytes), like the reference's "veth%08x"; a taken name is retried with another, 10 times in
+// all. Throws Error(kInvalidNetworkConfig) when `prefix` leaves room for fewer than 4 digits
+// (more than 11 bytes), and what create_veth throws.
+LinkInfo create_veth_with_random_name(const Netlink& nl, const std::string& prefix,
+                                      VethSpec spec);
 
 struct BridgeSpec {
   std::string name;
@@ -80,8 +90,8 @@ struct BridgeSpec {
 // Idempotent: creates the bridge unless a bridge of that name exists (another creator racing us
 // is fine), applies promisc and sets it up. Throws Error(kInternal) "ensure bridge NAME: link
 // NAME already exists but is not a bridge" when the name belongs to another kind of link;
-// NetlinkError otherwise.
-LinkInfo ensure_bridge(const Netlink& nl, const BridgeSpec& spec);
+// NetlinkError otherwise. `created`, when given, is set to whether this call made the bridge.
+LinkInfo ensure_bridge(const Netlink& nl, const BridgeSpec& spec, bool* created = nullptr);
 
 // Single-attribute changes (RTM_NEWLINK on an existing ifindex). All throw NetlinkError naming the
 // operation and the ifindex: NLE_NODEV for a missing link; set_master with a master that is not

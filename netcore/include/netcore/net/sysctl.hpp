@@ -28,5 +28,8 @@ namespace netcore::net {
 // Writes `value` in a single write(2). Throws Error(kInvalidNetworkConfig) for a bad key, SysError
 // naming the key (ENOENT missing, EINVAL for a value the kernel rejects).
 void write_sysctl(const std::string& key, const std::string& value);
+// Like write_sysctl, but a missing key (ENOENT: e.g. IPv6 disabled on the interface) is
+// reported as false instead of thrown.
+[[nodiscard]] bool write_sysctl_if_exists(const std::string& key, const std::string& value);
 
 }  // namespace netcore::net
