@@ -15,6 +15,8 @@ NSNET_TEST_PACKAGES=(
   iproute2                      # `ip -j` cross-checks of what netcore did
   nftables                      # `nft -j` cross-checks of what netcore::fw did
   containernetworking-plugins   # the reference plugins, for differential tests (/usr/lib/cni)
+  golang-go golang-github-appc-cni-dev  # libcni (Go sources) for tests/interop: a real runtime client
+  jq                            # tests/interop checks results and `ip -j` output with it
 )
 NSNET_RUN_PACKAGES=(iproute2 util-linux libnftables1)  # libnftables1: dlopen()ed for masquerade
 

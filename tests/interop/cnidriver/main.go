@@ -1,0 +1,99 @@
+// cnidriver drives CNI plugins through libcni, the client library real runtimes embed, so the
+// interop test sees exactly what a runtime sends (prevResult from libcni's cache, the env, the
+// plugin order on DEL) rather than what our own test harness assumes.
+//
+//	cnidriver [-cni-path DIRS] [-cache-dir DIR] add|check|del|cached NETCONF_LIST_FILE CONTAINER_ID NETNS_PATH IFNAME
+//
+// Built in GOPATH mode against Debian's libcni 1.1.2 (golang-github-appc-cni-dev); see
+// tests/interop/run.sh.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/types"
+)
+
+func main() {
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: cnidriver [-cni-path DIRS] [-cache-dir DIR] add|check|del|cached NETCONF_LIST_FILE CONTAINER_ID NETNS_PATH IFNAME")
+		flag.PrintDefaults()
+	}
+	cniPath := flag.String("cni-path", os.Getenv("CNI_PATH"), "plugin directories, ':'-separated (default $CNI_PATH)")
+	cacheDir := flag.String("cache-dir", os.Getenv("CNI_CACHE_DIR"), "libcni's result cache directory (default $CNI_CACHE_DIR)")
+	flag.Parse()
+	if flag.NArg() != 5 {
+		flag.Usage()
+		os.Exit(1)
+	}
+	if err := run(flag.Arg(0), *cniPath, *cacheDir, flag.Arg(1), &libcni.RuntimeConf{
+		ContainerID: flag.Arg(2),
+		NetNS:       flag.Arg(3),
+		IfName:      flag.Arg(4),
+	}); err != nil {
+		// One line, so a test log shows the whole error next to the case that failed.
+		fmt.Fprintln(os.Stderr, "cnidriver: "+strings.ReplaceAll(err.Error(), "\n", " "))
+		os.Exit(1)
+	}
+}
+
+func run(cmd, cniPath, cacheDir, listFile string, rt *libcni.RuntimeConf) error {
+	if cniPath == "" {
+		return errors.New("no plugin path: set -cni-path or CNI_PATH")
+	}
+	// libcni would fall back to /var/lib/cni; a test must never write the machine's cache.
+	if cacheDir == "" {
+		return errors.New("no cache directory: set -cache-dir or CNI_CACHE_DIR")
+	}
+	list, err := libcni.ConfListFromFile(listFile)
+	if err != nil {
+		return err
+	}
+	cni := libcni.NewCNIConfigWithCacheDir(filepath.SplitList(cniPath), cacheDir, nil)
+	// A hung plugin must fail the test, not stall it until ctest's timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	switch cmd {
+	case "add":
+		result, err := cni.AddNetworkList(ctx, list, rt)
+		if err != nil {
+			return err
+		}
+		// Printed as the last plugin returned it (libcni does not convert it to the list's
+		// version), so the test sees which version our plugin actually answered in.
+		return printResult(result)
+	case "check":
+		return cni.CheckNetworkList(ctx, list, rt)
+	case "del":
+		return cni.DelNetworkList(ctx, list, rt)
+	case "cached":
+		result, err := cni.GetNetworkListCachedResult(list, rt)
+		if err != nil {
+			return err
+		}
+		// libcni answers (nil, nil) when there is no cache file; that is a failure here.
+		if result == nil {
+			return fmt.Errorf("no cached result for network %q, container %q, ifname %q", list.Name, rt.ContainerID, rt.IfName)
+		}
+		return printResult(result)
+	}
+	return fmt.Errorf("unknown command %q (want add, check, del or cached)", cmd)
+}
+
+// printResult writes the result as indented JSON; Result.Print adds no trailing newline.
+func printResult(result types.Result) error {
+	if err := result.Print(); err != nil {
+		return err
+	}
+	_, err := fmt.Println()
+	return err
+}
