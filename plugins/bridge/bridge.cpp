@@ -192,6 +192,10 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
     host = net::create_veth_with_random_name(host_nl, config.host_veth_prefix, veth);
   }
   undo.push([&] { (void)net::delete_link_if_exists(host_nl, host.name); });
+  // A bridge port needs no IPv6 of its own. Left on, every port gets a link-local address, DAD
+  // and an fe80::/64 route, and with a thousand ports every IPv6 route lookup on the host walks
+  // a thousand fe80::/64 routes (the reference's host ends keep it; they also answer nothing).
+  (void)net::write_sysctl_if_exists("net/ipv6/conf/" + host.name + "/disable_ipv6", "1");
   net::set_master(host_nl, host.index, bridge.index);
   if (config.hairpin || config.port_isolation)
     net::set_bridge_port(host_nl, host.index,

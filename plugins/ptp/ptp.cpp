@@ -130,6 +130,10 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
 
   configure_container(ctr_nl, ctr.index, ipam);
 
+  // Without an IPv6 address the host end needs no IPv6: its link-local address and fe80::/64
+  // route would only lengthen every IPv6 route lookup on a host with many containers.
+  if (std::none_of(ipam.ips.begin(), ipam.ips.end(), [](const auto& ip) { return !ip.address.is_v4(); }))
+    (void)net::write_sysctl_if_exists("net/ipv6/conf/" + host.name + "/disable_ipv6", "1");
   net::set_up(host_nl, host.index);
   for (const auto& ip : ipam.ips) {
     if (!ip.address.is_v4())
