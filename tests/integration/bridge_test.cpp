@@ -359,6 +359,9 @@ TEST_F(BridgeTest, DelReleasesEverythingWithoutNetnsOrPrevResult) {
   EXPECT_TRUE(masquerade().empty());
   EXPECT_TRUE(spoof_checks().empty());
   EXPECT_EQ(reservations(), 0u);
+  // The kernel tears a dropped namespace down asynchronously; its veth pair goes with it.
+  for (int i = 0; i < 200 && !host_veths().empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_TRUE(host_veths().empty());
   EXPECT_EQ(call("DEL", conf).exit_code, 0);  // a gone path, a second time
 }
