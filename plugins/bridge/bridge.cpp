@@ -102,17 +102,21 @@ void configure_container(const Config& config, const std::string& ifname,
                          const cni::Result& result) {
   const bool has_v6 = std::any_of(result.ips.begin(), result.ips.end(),
                                   [](const auto& ip) { return !ip.address.is_v4(); });
-  container.run([&] {
-    const std::string v6 = "net/ipv6/conf/" + ifname + "/";
-    if (has_v6) (void)net::write_sysctl_if_exists(v6 + "disable_ipv6", "0");
-    if (config.enable_dad) {
-      (void)net::write_sysctl_if_exists(v6 + "enhanced_dad", "1");
-      (void)net::write_sysctl_if_exists(v6 + "accept_dad", "1");
-    } else {
-      (void)net::write_sysctl_if_exists(v6 + "accept_dad", "0");
-    }
-    (void)net::write_sysctl_if_exists("net/ipv4/conf/" + ifname + "/arp_notify", "1");
-  });
+  // Layer 2 only: the container's addressing (and its DAD) belongs to whoever does it later;
+  // the reference writes these sysctls only when it configures IPAM's addresses.
+  if (config.layer3()) {
+    container.run([&] {
+      const std::string v6 = "net/ipv6/conf/" + ifname + "/";
+      if (has_v6) (void)net::write_sysctl_if_exists(v6 + "disable_ipv6", "0");
+      if (config.enable_dad) {
+        (void)net::write_sysctl_if_exists(v6 + "enhanced_dad", "1");
+        (void)net::write_sysctl_if_exists(v6 + "accept_dad", "1");
+      } else {
+        (void)net::write_sysctl_if_exists(v6 + "accept_dad", "0");
+      }
+      (void)net::write_sysctl_if_exists("net/ipv4/conf/" + ifname + "/arp_notify", "1");
+    });
+  }
   for (const auto& ip : result.ips)
     net::add_address(nl, index, ip.address, {.nodad = !config.enable_dad});
   if (config.disable_container_interface) return;
@@ -138,6 +142,11 @@ void ensure_gateway_address(const Config& config, const net::Netlink& nl,
   } catch (const netcore::NetlinkError& e) {
     if (e.nl_error() != NLE_EXIST) throw;  // a concurrent ADD of the same network added it
   }
+  // Pin the MAC of a bridge made elsewhere, as the reference does: a bridge whose MAC was never
+  // set takes its lowest port's, and its gateway's MAC would change as containers come and go.
+  // (A bridge that has had no port yet may still report no MAC: there is nothing to pin then.)
+  if (const auto current = net::get_link(nl, bridge.index); current.mac != net::MacAddress())
+    net::set_mac(nl, bridge.index, current.mac);
 }
 
 void enable_forwarding(bool v4) {
@@ -174,11 +183,10 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
       host_nl, {.name = config.bridge, .mtu = config.mtu, .mac = random_bridge_mac(),
                 .promisc = config.promisc},
       &created);
-  if (created) {
-    undo.push([&] { delete_bridge_if_unused(host_nl, config.bridge); });
-    // The bridge's routes are ours to set, not router advertisements'.
-    (void)net::write_sysctl_if_exists("net/ipv6/conf/" + config.bridge + "/accept_ra", "0");
-  }
+  if (created) undo.push([&] { delete_bridge_if_unused(host_nl, config.bridge); });
+  // The bridge's routes are ours to set, not router advertisements': on every ADD, as the
+  // reference does, so a bridge made by someone else is covered too.
+  (void)net::write_sysctl_if_exists("net/ipv6/conf/" + config.bridge + "/accept_ra", "0");
 
   net::VethSpec veth{.peer_name = args.ifname,
                      .peer_netns = &container,

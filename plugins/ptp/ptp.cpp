@@ -63,21 +63,12 @@ fw::Attachment attachment_of(const cni::CmdArgs& args) {
 }
 
 // The reference's layout inside the container: each address without its subnet route, a /32
-// (/128) link route to the gateway, the subnet via the gateway, then IPAM's routes.
+// (/128) link route to the gateway, the subnet via the gateway, and IPAM's routes. IPAM's routes
+// go in while the kernel's subnet route still exists, as the reference orders it, so that a
+// route via another address of the subnet than the gateway resolves.
 void configure_container(const net::Netlink& nl, int index, const cni::Result& ipam) {
   net::set_up(nl, index);
-  for (const auto& ip : ipam.ips) {
-    net::add_address(nl, index, ip.address, {.nodad = true, .noprefixroute = true});
-    const auto& gw = *ip.gateway;
-    net::add_route(nl, {.dst = net::Prefix::host(gw),
-                        .ifindex = index,
-                        .source = ip.address.address(),
-                        .scope = RT_SCOPE_LINK});
-    net::add_route(nl, {.dst = ip.address.network(),
-                        .gateway = gw,
-                        .ifindex = index,
-                        .source = ip.address.address()});
-  }
+  for (const auto& ip : ipam.ips) net::add_address(nl, index, ip.address, {.nodad = true});
   for (const auto& route : ipam.routes) {
     net::Route r{.dst = route.dst, .gateway = route.gw, .ifindex = index};
     if (!r.gateway) {  // a route without gw goes through the gateway of its family
@@ -88,6 +79,18 @@ void configure_container(const net::Netlink& nl, int index, const cni::Result& i
     if (route.advmss) r.advmss = *route.advmss;
     if (route.priority) r.metric = static_cast<std::uint32_t>(*route.priority);
     net::add_route(nl, r);
+  }
+  for (const auto& ip : ipam.ips) {
+    const auto& gw = *ip.gateway;
+    net::add_route(nl, {.dst = net::Prefix::host(gw),
+                        .ifindex = index,
+                        .source = ip.address.address(),
+                        .scope = RT_SCOPE_LINK});
+    (void)net::delete_route_if_exists(nl, {.dst = ip.address.network(), .ifindex = index});
+    net::add_route(nl, {.dst = ip.address.network(),
+                        .gateway = gw,
+                        .ifindex = index,
+                        .source = ip.address.address()});
   }
 }
 
@@ -139,11 +142,12 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
     if (!ip.address.is_v4())
       net::write_sysctl("net/ipv6/conf/" + host.name + "/accept_ra", "0");
     // The same gateway address on every host end: each is a separate point-to-point link.
+    // IPv6 keeps the kernel's /128 route of the address, as on the reference's host ends.
     net::add_address(host_nl, host.index, net::Prefix::host(*ip.gateway),
-                     {.nodad = true, .noprefixroute = true});
+                     {.nodad = true, .noprefixroute = ip.address.is_v4()});
     net::add_route(host_nl, {.dst = net::Prefix::host(ip.address.address()),
                              .ifindex = host.index,
-                             .scope = RT_SCOPE_LINK});
+                             .scope = RT_SCOPE_HOST});  // the reference's scope
   }
 
   if (config.ip_masq) {
