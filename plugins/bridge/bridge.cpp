@@ -12,6 +12,7 @@
 #include <netcore/base/error.hpp>
 #include <netcore/base/undo.hpp>
 #include <netcore/cni/delegate.hpp>
+#include <netcore/cni/veth_plugin.hpp>
 #include <netcore/fw/mac_spoof.hpp>
 #include <netcore/fw/masquerade.hpp>
 #include <netcore/fw/nftables.hpp>
@@ -168,11 +169,7 @@ void delete_bridge_if_unused(const net::Netlink& nl, const std::string& name) {
 
 cni::Result cmd_add(const cni::CmdArgs& args) {
   const Config config = parse_config(args);
-  const auto container = net::Netns::open(args.netns);
-  const auto ctr_nl = container.run([] { return net::Netlink::connect(); });
-  if (net::find_link(ctr_nl, args.ifname))
-    throw Error(ErrorCode::kInternal,
-                "container veth name provided (" + args.ifname + ") already exists");
+  const auto [container, ctr_nl] = cni::open_container_for_add(args);
   const auto host_nl = net::Netlink::connect();
   // Subscribed before any port can come up, so the wait below cannot miss the change.
   auto watch = net::LinkWatch::open();

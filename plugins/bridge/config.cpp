@@ -2,6 +2,7 @@
 
 #include <netcore/base/error.hpp>
 #include <netcore/cni/json.hpp>
+#include <netcore/cni/veth_plugin.hpp>
 #include <netcore/net/link.hpp>
 
 namespace plugins::bridge {
@@ -72,18 +73,10 @@ Config parse_config(const cni::CmdArgs& args) {
       config.is_default_gateway || cni::optional_field<bool>(conf, "isGateway").value_or(false);
   config.force_address = cni::optional_field<bool>(conf, "forceAddress").value_or(false);
   config.ip_masq = cni::optional_field<bool>(conf, "ipMasq").value_or(false);
-  if (const auto backend = cni::optional_field<std::string>(conf, "ipMasqBackend");
-      backend && *backend != "nftables")
-    throw Error(ErrorCode::kUnsupportedField,
-                "ipMasqBackend \"" + *backend + "\" is not supported: nsnet masquerades with "
-                "nftables only");
+  cni::check_masq_backend(conf);
   config.masq_exclude = cni::array_field<net::Prefix>(conf, "ipMasqExclude");
 
-  if (const auto mtu = cni::optional_field<unsigned>(conf, "mtu"); mtu && *mtu != 0) {
-    if (*mtu < 68 || *mtu > 65535)
-      throw_invalid_config("mtu " + std::to_string(*mtu) + " is out of range (68-65535)");
-    config.mtu = *mtu;
-  }
+  config.mtu = cni::parse_mtu(conf);
   config.hairpin = cni::optional_field<bool>(conf, "hairpinMode").value_or(false);
   config.promisc = cni::optional_field<bool>(conf, "promiscMode").value_or(false);
   if (config.hairpin && config.promisc)

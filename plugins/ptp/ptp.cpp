@@ -6,6 +6,7 @@
 #include <netcore/base/undo.hpp>
 #include <netcore/cni/delegate.hpp>
 #include <netcore/cni/json.hpp>
+#include <netcore/cni/veth_plugin.hpp>
 #include <netcore/fw/masquerade.hpp>
 #include <netcore/net/address.hpp>
 #include <netcore/net/link.hpp>
@@ -35,17 +36,8 @@ Config parse_config(const cni::CmdArgs& args) {
   const auto& conf = args.config;
   Config config;
   config.ip_masq = cni::optional_field<bool>(conf, "ipMasq").value_or(false);
-  if (const auto backend = cni::optional_field<std::string>(conf, "ipMasqBackend");
-      backend && *backend != "nftables")
-    throw Error(ErrorCode::kUnsupportedField,
-                "ipMasqBackend \"" + *backend + "\" is not supported: nsnet masquerades with "
-                "nftables only");
-  if (const auto mtu = cni::optional_field<unsigned>(conf, "mtu"); mtu && *mtu != 0) {
-    if (*mtu < 68 || *mtu > 65535)
-      throw Error(ErrorCode::kInvalidNetworkConfig,
-                  "mtu " + std::to_string(*mtu) + " is out of range (68-65535)");
-    config.mtu = *mtu;
-  }
+  cni::check_masq_backend(conf);
+  config.mtu = cni::parse_mtu(conf);
   const auto ipam = conf.find("ipam");
   if (ipam == conf.end() || !ipam->is_object())
     throw Error(ErrorCode::kInvalidNetworkConfig, "ptp: missing \"ipam\"");
@@ -107,11 +99,7 @@ void enable_forwarding(const cni::Result& ipam) {
 
 cni::Result cmd_add(const cni::CmdArgs& args) {
   const Config config = parse_config(args);
-  const auto container = net::Netns::open(args.netns);
-  const auto ctr_nl = container.run([] { return net::Netlink::connect(); });
-  if (net::find_link(ctr_nl, args.ifname))
-    throw Error(ErrorCode::kInternal,
-                "container veth name provided (" + args.ifname + ") already exists");
+  const auto [container, ctr_nl] = cni::open_container_for_add(args);
   const auto host_nl = net::Netlink::connect();
 
   netcore::Undo undo;
