@@ -3,9 +3,7 @@
 #include <linux/if.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
-#include <random>
 
 #include <spdlog/spdlog.h>
 
@@ -41,16 +39,6 @@ constexpr std::chrono::milliseconds kPortUpTimeout{5000};
 
 fw::Attachment attachment_of(const cni::CmdArgs& args) {
   return {args.network_name, args.container_id, args.ifname};
-}
-
-// A random locally administered unicast MAC. Given at creation, it pins the bridge's address:
-// a bridge without one takes its lowest port's MAC, changing as containers come and go.
-net::MacAddress random_bridge_mac() {
-  std::random_device random;
-  std::array<std::uint8_t, 6> bytes{};
-  for (auto& b : bytes) b = static_cast<std::uint8_t>(random());
-  bytes[0] = static_cast<std::uint8_t>((bytes[0] & 0xfe) | 0x02);
-  return net::MacAddress(bytes);
 }
 
 // The first address of the subnet: the reference's gateway when IPAM names none.
@@ -143,11 +131,16 @@ void ensure_gateway_address(const Config& config, const net::Netlink& nl,
   } catch (const netcore::NetlinkError& e) {
     if (e.nl_error() != NLE_EXIST) throw;  // a concurrent ADD of the same network added it
   }
-  // Pin the MAC of a bridge made elsewhere, as the reference does: a bridge whose MAC was never
-  // set takes its lowest port's, and its gateway's MAC would change as containers come and go.
-  // (A bridge that has had no port yet may still report no MAC: there is nothing to pin then.)
-  if (const auto current = net::get_link(nl, bridge.index); current.mac != net::MacAddress())
-    net::set_mac(nl, bridge.index, current.mac);
+}
+
+// Pins the MAC of a bridge made elsewhere, as the reference's ensureAddr does: a bridge whose MAC
+// was never set takes its lowest port's, and its gateway's MAC would change as containers come
+// and go. (A bridge that has had no port yet may report no MAC: there is nothing to pin then.)
+// Returns the bridge as it is now.
+net::LinkInfo pin_bridge_mac(const net::Netlink& nl, int index) {
+  auto bridge = net::get_link(nl, index);
+  if (bridge.mac != net::MacAddress()) net::set_mac(nl, index, bridge.mac);
+  return bridge;
 }
 
 void enable_forwarding(bool v4) {
@@ -177,8 +170,8 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   netcore::Undo undo;
   bool created = false;
   auto bridge = net::ensure_bridge(
-      host_nl, {.name = config.bridge, .mtu = config.mtu, .mac = random_bridge_mac(),
-                .promisc = config.promisc},
+      host_nl,
+      {.name = config.bridge, .mtu = config.mtu, .fixed_mac = true, .promisc = config.promisc},
       &created);
   if (created) undo.push([&] { delete_bridge_if_unused(host_nl, config.bridge); });
   // The bridge's routes are ours to set, not router advertisements': on every ADD, as the
@@ -225,6 +218,7 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   }
   configure_container(config, args.ifname, container, ctr_nl, ctr.index, result);
 
+  bool pinned = created;  // a bridge created here has its MAC fixed already (ensure_bridge)
   if (config.is_gateway) {
     std::vector<bool> families;
     for (const auto& ip : result.ips) {
@@ -235,6 +229,10 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
         families.push_back(ip.address.is_v4());
     }
     for (const bool v4 : families) enable_forwarding(v4);
+    if (!pinned && !families.empty()) {
+      bridge = pin_bridge_mac(host_nl, bridge.index);
+      pinned = true;
+    }
   }
 
   if (config.ip_masq && config.layer3()) {
@@ -254,7 +252,7 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
     host = *up;
   }
   // A bridge another tool made without a fixed MAC changes it as ports join: report it as it is.
-  if (!created) bridge = net::get_link(host_nl, bridge.index);
+  if (!pinned) bridge = net::get_link(host_nl, bridge.index);
 
   result.interfaces = {{.name = bridge.name, .mac = bridge.mac.to_string()},
                        {.name = host.name, .mac = host.mac.to_string()},

@@ -30,6 +30,7 @@
 #include "netcore/net/netlink.hpp"
 #include "netcore/net/route.hpp"
 #include "netcore/net/sysctl.hpp"
+#include "support/ipam_files.hpp"
 #include "support/plugin_runner.hpp"
 #include "support/sandbox.hpp"
 
@@ -109,14 +110,7 @@ class BridgeTest : public nsnet::testing::SandboxTest {
     return out;
   }
   size_t reservations() {
-    const auto dir = temp_dir() / "ipam" / "brnet";
-    size_t n = 0;
-    if (!fs::exists(dir)) return 0;
-    for (const auto& e : fs::directory_iterator(dir)) {
-      const auto name = e.path().filename().string();
-      if (name != "lock" && !name.starts_with("last_reserved_ip")) ++n;
-    }
-    return n;
+    return nsnet::testing::reserved_addresses(temp_dir() / "ipam" / "brnet").size();
   }
   std::vector<netcore::fw::MasqueradeEntry> masquerade() {
     return host_->run([] { return netcore::fw::list_masquerade("brnet"); });

@@ -19,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/ipam_files.hpp"
 #include "support/plugin_runner.hpp"
 #include "netcore/cni/version.hpp"
 #include "support/sandbox.hpp"
@@ -80,14 +81,7 @@ class HostLocalTest : public nsnet::testing::SandboxTest {
 
   // Reservation files (named by address) in the network's directory.
   std::set<std::string> reservations(const std::string& network = "hlnet") const {
-    std::set<std::string> names;
-    const auto dir = data_dir_ / network;
-    if (!fs::exists(dir)) return names;
-    for (const auto& entry : fs::directory_iterator(dir)) {
-      const auto name = entry.path().filename().string();
-      if (name != "lock" && !name.starts_with("last_reserved_ip.")) names.insert(name);
-    }
-    return names;
+    return nsnet::testing::reserved_addresses(data_dir_ / network);
   }
 
   std::string owner_of(const std::string& ip) const {

@@ -18,6 +18,7 @@
 #include "netcore/net/link.hpp"
 #include "netcore/net/netlink.hpp"
 #include "netcore/net/route.hpp"
+#include "support/ipam_files.hpp"
 #include "support/plugin_runner.hpp"
 #include "support/sandbox.hpp"
 
@@ -79,14 +80,7 @@ class PtpTest : public nsnet::testing::SandboxTest {
     return n;
   }
   size_t reservations() {
-    const auto dir = temp_dir() / "ipam" / "ptpnet";
-    size_t n = 0;
-    if (!fs::exists(dir)) return 0;
-    for (const auto& e : fs::directory_iterator(dir)) {
-      const auto name = e.path().filename().string();
-      if (name != "lock" && !name.starts_with("last_reserved_ip")) ++n;
-    }
-    return n;
+    return nsnet::testing::reserved_addresses(temp_dir() / "ipam" / "ptpnet").size();
   }
 
   std::string netns_name_;

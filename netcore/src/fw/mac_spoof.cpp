@@ -127,17 +127,12 @@ SpoofSnapshot snapshot_table() {
   return {};
 }
 
-// Deletes the elements `pick` selects, re-reading the table when a concurrent change made the
-// batch fail.
-template <class Pick>
-void remove_where(Pick pick, const std::string& operation) {
+// Runs the batch `plan()` returns ("" = nothing to do), planning afresh and retrying when a
+// concurrent transaction of another process made it fail.
+template <class Plan>
+void run_with_retries(Plan plan, const std::string& operation) {
   for (int attempt = 1;; ++attempt) {
-    const auto snapshot = snapshot_table();
-    std::vector<SpoofElement> doomed;
-    for (const auto* elements : {&snapshot.ports, &snapshot.allowed})
-      for (const auto& element : *elements)
-        if (pick(element)) doomed.push_back(element);
-    const std::string script = detail::spoof_remove_script(doomed);
+    const std::string script = plan();
     if (script.empty()) return;
     try {
       run_batch(script);
@@ -150,6 +145,21 @@ void remove_where(Pick pick, const std::string& operation) {
       spdlog::debug("{}: {}, retrying", operation, e.msg());
     }
   }
+}
+
+// Deletes the elements `pick` selects, from a fresh listing each attempt.
+template <class Pick>
+void remove_where(Pick pick, const std::string& operation) {
+  run_with_retries(
+      [&] {
+        const auto snapshot = snapshot_table();
+        std::vector<SpoofElement> doomed;
+        for (const auto* elements : {&snapshot.ports, &snapshot.allowed})
+          for (const auto& element : *elements)
+            if (pick(element)) doomed.push_back(element);
+        return detail::spoof_remove_script(doomed);
+      },
+      operation);
 }
 
 }  // namespace
@@ -165,20 +175,9 @@ void add_mac_spoof_check(const Attachment& attachment, const std::string& port,
   validate(attachment, operation);
   if (port.empty() || port.find('"') != std::string::npos)
     throw Error(ErrorCode::kInvalidNetworkConfig, operation + ": invalid port name");
+  // The same batch on every attempt: it reads nothing, so there is nothing to re-plan.
   const std::string script = detail::spoof_add_script(port, mac, spoof_tag(attachment));
-  for (int attempt = 1;; ++attempt) {
-    try {
-      run_batch(script);
-      return;
-    } catch (Error& e) {
-      // Another process's transaction between nft's read and our commit: the same batch again.
-      if (attempt == kAttempts) {
-        e.prefix(operation);
-        throw;
-      }
-      spdlog::debug("{}: {}, retrying", operation, e.msg());
-    }
-  }
+  run_with_retries([&] { return script; }, operation);
 }
 
 void remove_mac_spoof_check(const Attachment& attachment) {

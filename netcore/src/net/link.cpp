@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -47,6 +48,16 @@ LinkInfo to_link_info(rtnl_link* link) {
   info.operstate = rtnl_link_get_operstate(link);
   info.txqlen = rtnl_link_get_txqlen(link);
   return info;
+}
+
+// A random locally administered unicast MAC.
+MacAddress random_local_mac() {
+  std::random_device random;
+  const std::uint64_t bits = (std::uint64_t{random()} << 32) | random();
+  std::array<std::uint8_t, 6> bytes{};
+  for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(bits >> (8 * i));
+  bytes[0] = static_cast<std::uint8_t>((bytes[0] & 0xfe) | 0x02);
+  return MacAddress(bytes);
 }
 
 LinkPtr alloc_link(std::string_view what) { return LinkPtr(check_alloc(rtnl_link_alloc(), what)); }
@@ -200,7 +211,8 @@ LinkInfo ensure_bridge(const Netlink& nl, const BridgeSpec& spec, bool* created)
   if (!bridge) {
     spdlog::debug("add bridge {}", spec.name);
     LinkPtr link(check_alloc(rtnl_link_bridge_alloc(), operation));
-    set_common(link.get(), spec.name, spec.mtu, spec.mac);
+    set_common(link.get(), spec.name, spec.mtu,
+               spec.mac || !spec.fixed_mac ? spec.mac : random_local_mac());
     const int err = rtnl_link_add(nl.sock(), link.get(), NLM_F_CREATE | NLM_F_EXCL);
     // EEXIST: someone else created it since we looked; the kind check below decides.
     if (err != -NLE_EXIST) check_nl(err, "add bridge " + spec.name);

@@ -85,6 +85,9 @@ struct BridgeSpec {
   std::string name;
   std::optional<unsigned> mtu;    // only applied when the bridge is created
   std::optional<MacAddress> mac;  // only applied when the bridge is created
+  // Without `mac`, give a created bridge a random locally administered MAC rather than none: a
+  // bridge whose MAC was never set takes its lowest port's, which changes as ports come and go.
+  bool fixed_mac = false;
   bool promisc = false;           // true turns promiscuous mode on; false leaves it as it is
 };
 // Idempotent: creates the bridge unless a bridge of that name exists (another creator racing us
