@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include <spdlog/spdlog.h>
+#include <netcore/base/log.hpp>
 
 #include <netcore/base/error.hpp>
 #include <netcore/base/undo.hpp>

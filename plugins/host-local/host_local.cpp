@@ -7,7 +7,7 @@
 #include <cstring>
 #include <set>
 
-#include <spdlog/spdlog.h>
+#include <netcore/base/log.hpp>
 
 #include <netcore/base/error.hpp>
 #include <netcore/base/undo.hpp>
@@ -78,7 +78,7 @@ void cmd_del(const cni::CmdArgs& args) {
   const auto store = ipam::DiskStore::open_existing(config.data_dir, config.network);
   if (!store) return;  // the network never allocated here
   const auto released = store->release_by_owner(owner_of(args));
-  spdlog::debug("released {} address(es) of {}/{}", released.size(), args.container_id,
+  netcore::log::debug("released {} address(es) of {}/{}", released.size(), args.container_id,
                 args.ifname);
 }
 
@@ -106,7 +106,7 @@ void cmd_check(const cni::CmdArgs& args) {
 void cmd_gc(const cni::CmdArgs& args) {
   const auto valid = args.valid_attachments();
   if (!valid) {
-    spdlog::warn("GC without cni.dev/valid-attachments: keeping every reservation");
+    netcore::log::warn("GC without cni.dev/valid-attachments: keeping every reservation");
     return;
   }
   const Config config = parse_config(args);
@@ -124,7 +124,7 @@ void cmd_gc(const cni::CmdArgs& args) {
                                  ? keep_ids.contains(r.owner.container_id)
                                  : keep.contains({r.owner.container_id, r.owner.ifname});
     if (valid_owner) continue;
-    spdlog::debug("gc: releasing {} of {}/{}", r.ip.to_string(), r.owner.container_id,
+    netcore::log::debug("gc: releasing {} of {}/{}", r.ip.to_string(), r.owner.container_id,
                   r.owner.ifname);
     errors.attempt([&] { store->release(r.ip); });
   }

@@ -1,6 +1,6 @@
 #include "ptp.hpp"
 
-#include <spdlog/spdlog.h>
+#include <netcore/base/log.hpp>
 
 #include <netcore/base/error.hpp>
 #include <netcore/base/undo.hpp>

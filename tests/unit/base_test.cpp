@@ -6,7 +6,6 @@
 #include <filesystem>
 
 #include <gtest/gtest.h>
-#include <spdlog/spdlog.h>
 
 #include "netcore/base/error.hpp"
 #include "netcore/base/file.hpp"
@@ -178,9 +177,9 @@ TEST(LoggingTest, NeverWritesToStdoutAndHonoursLevelAndFile) {
   const std::string out = capture_fd(STDOUT_FILENO, [&] {
     err = capture_fd(STDERR_FILENO, [] {
       setup_logging("unit", "warn");
-      spdlog::debug("debug line");
-      spdlog::trace("trace line");
-      spdlog::default_logger()->flush();
+      netcore::log::debug("debug line");
+      netcore::log::trace("trace line");
+      netcore::log::flush();
     });
   });
   ::unsetenv("NSNET_LOG_FILE");
@@ -196,7 +195,7 @@ TEST(LoggingTest, UnwritableLogFileIsReportedNotFatal) {
   ::setenv("NSNET_LOG_FILE", "/dev/null/x/nsnet.log", 1);
   const std::string err = capture_fd(STDERR_FILENO, [] {
     setup_logging("unit", "warn");
-    spdlog::default_logger()->flush();
+    netcore::log::flush();
   });
   ::unsetenv("NSNET_LOG_FILE");
   EXPECT_NE(err.find("log file"), std::string::npos) << err;

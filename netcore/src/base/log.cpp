@@ -9,6 +9,39 @@
 #include <vector>
 
 namespace netcore {
+namespace {
+
+spdlog::level::level_enum to_spdlog(log::Level level) noexcept {
+  switch (level) {
+    case log::Level::kTrace: return spdlog::level::trace;
+    case log::Level::kDebug: return spdlog::level::debug;
+    case log::Level::kInfo: return spdlog::level::info;
+    case log::Level::kWarn: return spdlog::level::warn;
+    case log::Level::kError: return spdlog::level::err;
+  }
+  return spdlog::level::err;
+}
+
+}  // namespace
+
+void log::flush() noexcept {
+  try {
+    spdlog::default_logger_raw()->flush();
+  } catch (...) {
+  }
+}
+
+bool log::enabled(Level level) noexcept {
+  return spdlog::default_logger_raw()->should_log(to_spdlog(level));
+}
+
+void log::write(Level level, fmt::string_view format, fmt::format_args args) noexcept {
+  try {
+    spdlog::default_logger_raw()->log(to_spdlog(level), fmt::vformat(format, args));
+  } catch (...) {
+    // Logging never fails the operation it describes.
+  }
+}
 
 void setup_logging(const std::string& name, const std::string& default_level) noexcept {
   try {
@@ -27,7 +60,7 @@ void setup_logging(const std::string& name, const std::string& default_level) no
                                                                                  : default_level));
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %n[%P] %l: %v");
     spdlog::set_default_logger(std::move(logger));
-    if (!file_error.empty()) spdlog::warn("log file: {}, ignoring", file_error);
+    if (!file_error.empty()) log::warn("log file: {}, ignoring", file_error);
   } catch (...) {
     // Logging is best effort; a plugin must still answer.
   }

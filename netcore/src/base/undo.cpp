@@ -1,6 +1,6 @@
 #include "netcore/base/undo.hpp"
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include <exception>
 
@@ -13,9 +13,9 @@ void Undo::run() noexcept {
     try {
       (*it)();
     } catch (const std::exception& e) {
-      spdlog::warn("rollback: {}, ignoring", e.what());
+      log::warn("rollback: {}, ignoring", e.what());
     } catch (...) {
-      spdlog::warn("rollback: unknown error, ignoring");
+      log::warn("rollback: unknown error, ignoring");
     }
   }
 }

@@ -4,7 +4,7 @@
 #include <array>
 #include <utility>
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include "netcore/cni/version.hpp"
 
@@ -183,7 +183,7 @@ void parse_version_request(CmdArgs& args, std::istream& in,
     if (version && std::find(supported.begin(), supported.end(), *version) != supported.end())
       args.config_version = *version;
   } catch (const Error& e) {
-    spdlog::debug("VERSION: ignoring stdin: {}", e.what());
+    log::debug("VERSION: ignoring stdin: {}", e.what());
   }
 }
 
@@ -275,7 +275,7 @@ CmdArgs CmdArgs::parse(const Environment& env, std::istream& in,
                 "invalid network name \"" + args.network_name +
                     "\": must match ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
   check_version(args, supported);
-  spdlog::debug("{} container {} ifname {} netns {} network {} version {}", command,
+  log::debug("{} container {} ifname {} netns {} network {} version {}", command,
                 args.container_id, args.ifname, args.netns, args.network_name, args.config_version);
   return args;
 }

@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include "netcore/base/error.hpp"
 #include "netcore/cni/error_json.hpp"
@@ -92,7 +92,7 @@ std::string exec_plugin(const std::filesystem::path& plugin, Command command, co
     std::istringstream in(args.stdin_data);
     std::ostringstream out;
     std::ostringstream err;
-    spdlog::debug("delegate {} to {} (in-process)", to_string(command), plugin.string());
+    log::debug("delegate {} to {} (in-process)", to_string(command), plugin.string());
     proc::RunResult run;
     run.exit_code = run_plugin(*builtin, env, in, out, err);
     run.out = out.str();
@@ -106,10 +106,10 @@ std::string exec_plugin(const std::filesystem::path& plugin, Command command, co
                            .input = args.stdin_data,
                            .timeout = options.timeout};
   request.env["CNI_COMMAND"] = std::string(to_string(command));
-  spdlog::debug("delegate {} to {}", to_string(command), plugin.string());
+  log::debug("delegate {} to {}", to_string(command), plugin.string());
   auto run = proc::run(request);
   if (!run.succeeded() || run.timed_out) throw failure(plugin, run, options);
-  if (!is_blank(run.err)) spdlog::debug("{} stderr: {}", plugin.string(), trimmed(run.err, 4096));
+  if (!is_blank(run.err)) log::debug("{} stderr: {}", plugin.string(), trimmed(run.err, 4096));
   return std::move(run.out);
 }
 

@@ -4,7 +4,7 @@
 
 #include <iostream>
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include "netcore/base/error.hpp"
 #include "netcore/base/log.hpp"
@@ -83,7 +83,7 @@ int run_plugin(const PluginSpec& spec, const Environment& env, std::istream& in,
   } catch (...) {
     try {
       const Error error = to_error(std::current_exception());
-      spdlog::debug("{}: failed with code {}: {}", spec.name, static_cast<int>(error.code()),
+      log::debug("{}: failed with code {}: {}", spec.name, static_cast<int>(error.code()),
                     error.what());
       print(out, error_json(version, error));
     } catch (...) {

@@ -1,6 +1,6 @@
 #include "netcore/fw/mac_spoof.hpp"
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include <algorithm>
 #include <set>
@@ -142,7 +142,7 @@ void run_with_retries(Plan plan, const std::string& operation) {
         e.prefix(operation);
         throw;
       }
-      spdlog::debug("{}: {}, retrying", operation, e.msg());
+      log::debug("{}: {}, retrying", operation, e.msg());
     }
   }
 }

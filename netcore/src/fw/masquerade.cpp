@@ -1,6 +1,6 @@
 #include "netcore/fw/masquerade.hpp"
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include <algorithm>
 #include <array>
@@ -251,7 +251,7 @@ void remove_where(const std::string& chain, Pick pick, const std::string& operat
         e.prefix(operation);
         throw;
       }
-      spdlog::debug("{}: {}, retrying", operation, e.msg());
+      log::debug("{}: {}, retrying", operation, e.msg());
     }
   }
   // The listing showed other attachments of the network, but they may have gone since (two
@@ -264,7 +264,7 @@ void remove_where(const std::string& chain, Pick pick, const std::string& operat
     try {
       run_batch("delete chain " + table + " " + chain + "\ndelete set " + table + " " + set + "\n");
     } catch (const Error& e) {
-      spdlog::debug("{}: keeping {} {}: {}", operation, table, chain, e.msg());
+      log::debug("{}: keeping {} {}: {}", operation, table, chain, e.msg());
     }
   }
 }
@@ -309,13 +309,13 @@ void add_masquerade(const Attachment& attachment,
         e.prefix(operation);
         throw;  // the batch's error, not the listing's
       }
-      spdlog::debug("{}: {}, retrying", operation, e.msg());
+      log::debug("{}: {}, retrying", operation, e.msg());
       takeover = {};
       for (const auto& prefix : container_addresses) {
         const std::size_t index = prefix.is_v4() ? 0 : 1;
         for (const auto& element : snapshots[index].elements) {
           if (element.address != prefix.address() || element.chain == chain) continue;
-          spdlog::warn("{}: address {} is masqueraded for {} ({}), taking it over", operation,
+          log::warn("{}: address {} is masqueraded for {} ({}), taking it over", operation,
                        element.address.to_string(), element.tag, element.chain);
           takeover[index].push_back(element.address);
         }

@@ -3,7 +3,7 @@
 #include <dlfcn.h>
 // Declarations only: the functions are resolved with dlsym, never linked.
 #include <nftables/libnftables.h>
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include <mutex>
 #include <optional>
@@ -60,7 +60,7 @@ NftApi load() {
   resolve(handle, api.output_get_flags, "nft_ctx_output_get_flags");
   resolve(handle, api.output_set_flags, "nft_ctx_output_set_flags");
   resolve(handle, api.run_cmd_from_buffer, "nft_run_cmd_from_buffer");
-  spdlog::debug("nftables: loaded {}", kLibrary);
+  log::debug("nftables: loaded {}", kLibrary);
   return api;  // the handle stays open for the life of the process
 }
 
@@ -133,13 +133,13 @@ class Context final {
 void ensure_nftables_loaded() { (void)api(); }
 
 void run_batch(const std::string& nft_script) {
-  spdlog::debug("nft batch:\n{}", nft_script);
+  log::debug("nft batch:\n{}", nft_script);
   Context ctx(/*json=*/false);
   ctx.run(nft_script, "run nftables batch");
 }
 
 nlohmann::json list_json(const std::string& command) {
-  spdlog::debug("nft -j {}", command);
+  log::debug("nft -j {}", command);
   Context ctx(/*json=*/true);
   ctx.run(command, "nft " + command);
   const std::string out = ctx.output();

@@ -1,6 +1,6 @@
 #include "netcore/ipam/allocator.hpp"
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include "netcore/base/error.hpp"
 
@@ -106,7 +106,7 @@ std::optional<Allocation> Allocator::allocate_next(const Owner& owner) {
   while (auto candidate = cursor.next()) {
     const auto& [ip, range] = *candidate;
     if (store_.reserve(owner, ip, index_)) {
-      spdlog::debug("reserved {} for {}/{}", ip.to_string(), owner.container_id, owner.ifname);
+      log::debug("reserved {} for {}/{}", ip.to_string(), owner.container_id, owner.ifname);
       return Allocation{net::Prefix(ip, range->subnet.length()), range->gateway};
     }
   }

@@ -10,7 +10,7 @@
 #include <map>
 #include <utility>
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include "netcore/base/error.hpp"
 #include "netcore/base/file.hpp"
@@ -111,7 +111,7 @@ std::optional<Owner> DiskStore::read_reservation(const net::IpAddress& ip) {
   if (trim(*content).empty()) {
     // Every writer holds the lock while it creates and fills a reservation, and we hold it now:
     // an empty file is what a writer killed in between left behind.
-    spdlog::warn("reservation {} is empty (a crashed writer's), reclaiming it", path.string());
+    log::warn("reservation {} is empty (a crashed writer's), reclaiming it", path.string());
     remove_if_exists(path);
     return std::nullopt;
   }
@@ -239,7 +239,7 @@ void DiskStore::ensure_index() {
   index_checked_ = true;
   if (find_file_content(meta_dir_ / "stamp") == directory_stamp()) return;
 
-  spdlog::debug("{} changed outside nsnet; rebuilding its owner index", dir_.string());
+  log::debug("{} changed outside nsnet; rebuilding its owner index", dir_.string());
   std::map<std::pair<std::string, std::string>, std::vector<net::IpAddress>> by_owner;
   for (const auto& r : list()) by_owner[{r.owner.container_id, r.owner.ifname}].push_back(r.ip);
   const auto owners_dir = meta_dir_ / "owners";

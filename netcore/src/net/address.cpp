@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include "netcore/base/error.hpp"
 #include "netlink_impl.hpp"
@@ -52,7 +52,7 @@ void add_or_replace(const Netlink& nl, int ifindex, const Prefix& prefix,
                     const AddressOptions& options, bool replace) {
   const std::string operation = std::string(replace ? "replace" : "add") + " address " +
                                 prefix.to_string() + " on " + ifindex_text(ifindex);
-  spdlog::debug("{}", operation);
+  log::debug("{}", operation);
   AddrPtr addr = build_address(ifindex, prefix, &options, operation);
   check_nl(
       rtnl_addr_add(nl.sock(), addr.get(), NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL)),
@@ -74,7 +74,7 @@ void replace_address(const Netlink& nl, int ifindex, const Prefix& prefix,
 void delete_address(const Netlink& nl, int ifindex, const Prefix& prefix) {
   const std::string operation =
       "delete address " + prefix.to_string() + " on " + ifindex_text(ifindex);
-  spdlog::debug("{}", operation);
+  log::debug("{}", operation);
   AddrPtr addr = build_address(ifindex, prefix, nullptr, operation);
   check_nl(rtnl_addr_delete(nl.sock(), addr.get(), 0), operation);
 }

@@ -19,7 +19,7 @@
 #include <cstring>
 #include <random>
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include "netcore/base/error.hpp"
 #include "netcore/base/undo.hpp"
@@ -88,7 +88,7 @@ void change_link(const Netlink& nl, int index, rtnl_link* changes, const std::st
 
 template <class Fn>
 void change_link(const Netlink& nl, int index, const std::string& operation, Fn&& fill) {
-  spdlog::debug("{}", operation);
+  log::debug("{}", operation);
   LinkPtr changes = alloc_link(operation);
   fill(changes.get());
   change_link(nl, index, changes.get(), operation);
@@ -159,7 +159,7 @@ LinkInfo create_veth(const Netlink& nl, const VethSpec& spec) {
   validate_link_name(spec.name);
   validate_link_name(spec.peer_name);
   const std::string operation = "add veth " + spec.name;
-  spdlog::debug("add veth {} peer {} in netns {}", spec.name, spec.peer_name,
+  log::debug("add veth {} peer {} in netns {}", spec.name, spec.peer_name,
                 spec.peer_netns ? spec.peer_netns->path().string() : std::string("(same)"));
   LinkPtr link(check_alloc(rtnl_link_veth_alloc(), operation));
   set_common(link.get(), spec.name, spec.mtu, spec.mac);
@@ -209,7 +209,7 @@ LinkInfo ensure_bridge(const Netlink& nl, const BridgeSpec& spec, bool* created)
   if (created != nullptr) *created = false;
   auto bridge = find_link(nl, spec.name);
   if (!bridge) {
-    spdlog::debug("add bridge {}", spec.name);
+    log::debug("add bridge {}", spec.name);
     LinkPtr link(check_alloc(rtnl_link_bridge_alloc(), operation));
     set_common(link.get(), spec.name, spec.mtu,
                spec.mac || !spec.fixed_mac ? spec.mac : random_local_mac());
@@ -287,7 +287,7 @@ void move_to_netns(const Netlink& nl, int index, const Netns& netns) {
 
 void delete_link(const Netlink& nl, int index) {
   const std::string operation = "delete link " + ifindex_text(index);
-  spdlog::debug("{}", operation);
+  log::debug("{}", operation);
   LinkPtr link = alloc_link(operation);
   rtnl_link_set_ifindex(link.get(), index);
   check_nl(rtnl_link_delete(nl.sock(), link.get()), operation);
@@ -296,12 +296,12 @@ void delete_link(const Netlink& nl, int index) {
 bool delete_link_if_exists(const Netlink& nl, const std::string& name) {
   validate_link_name(name);
   const std::string operation = "delete link " + name;
-  spdlog::debug("{}", operation);
+  log::debug("{}", operation);
   LinkPtr link = alloc_link(operation);
   rtnl_link_set_name(link.get(), name.c_str());
   const int err = rtnl_link_delete(nl.sock(), link.get());
   if (err == -NLE_NODEV || err == -NLE_OBJ_NOTFOUND) {
-    spdlog::debug("{}: no such link, ignoring", operation);
+    log::debug("{}: no such link, ignoring", operation);
     return false;
   }
   check_nl(err, operation);
@@ -311,7 +311,7 @@ bool delete_link_if_exists(const Netlink& nl, const std::string& name) {
 LinkInfo create_tap(const Netns& netns, const TapSpec& spec) {
   validate_link_name(spec.name);
   const std::string operation = "create tap " + spec.name;
-  spdlog::debug("create tap {} in netns {}", spec.name, netns.path().string());
+  log::debug("create tap {} in netns {}", spec.name, netns.path().string());
   // Inside the namespace: only the tun fd and the namespace's netlink socket. Until
   // TUNSETPERSIST the device dies with the fd, so a failure there leaves nothing behind.
   Netlink nl = netns.run([&] {
@@ -352,7 +352,7 @@ void create_macvlan(const Netlink& nl, const MacvlanSpec& spec) {
   validate_link_name(spec.name);
   const std::string operation = "add macvlan " + spec.name;
   const std::uint32_t mode = macvlan_mode(spec.mode, operation);
-  spdlog::debug("add macvlan {} on {} mode {} in netns {}", spec.name,
+  log::debug("add macvlan {} on {} mode {} in netns {}", spec.name,
                 ifindex_text(spec.master_index), spec.mode,
                 spec.target ? spec.target->path().string() : std::string("(same)"));
   LinkPtr link(check_alloc(rtnl_link_macvlan_alloc(), operation));
@@ -366,7 +366,7 @@ void create_macvlan(const Netlink& nl, const MacvlanSpec& spec) {
 LinkInfo create_vxlan(const Netlink& nl, const VxlanSpec& spec) {
   validate_link_name(spec.name);
   const std::string operation = "add vxlan " + spec.name;
-  spdlog::debug("add vxlan {} vni {} port {}", spec.name, spec.vni, spec.port);
+  log::debug("add vxlan {} vni {} port {}", spec.name, spec.vni, spec.port);
   LinkPtr link(check_alloc(rtnl_link_vxlan_alloc(), operation));
   set_common(link.get(), spec.name, spec.mtu, spec.mac);
   check_nl(rtnl_link_vxlan_set_id(link.get(), spec.vni), operation);
@@ -388,7 +388,7 @@ LinkInfo create_vxlan(const Netlink& nl, const VxlanSpec& spec) {
 LinkInfo create_ifb(const Netlink& nl, const std::string& name) {
   validate_link_name(name);
   const std::string operation = "add ifb " + name;
-  spdlog::debug("{}", operation);
+  log::debug("{}", operation);
   LinkPtr link = alloc_link(operation);
   rtnl_link_set_name(link.get(), name.c_str());
   check_nl(rtnl_link_set_type(link.get(), "ifb"), operation);
@@ -398,7 +398,7 @@ LinkInfo create_ifb(const Netlink& nl, const std::string& name) {
 
 void set_bridge_port(const Netlink& nl, int index, const BridgePortFlags& flags) {
   const std::string operation = "set bridge port flags on " + ifindex_text(index);
-  spdlog::debug("{}", operation);
+  log::debug("{}", operation);
   // libnl 3.7's rtnl_link_bridge_* know no isolated flag, so the whole request is built here:
   // what `bridge link set dev X hairpin on isolated on learning off` sends.
   detail::NlMsgPtr msg(

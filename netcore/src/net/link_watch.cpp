@@ -7,7 +7,7 @@
 
 #include <cerrno>
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include "netcore/base/error.hpp"
 
@@ -51,7 +51,7 @@ std::optional<LinkInfo> LinkWatch::wait_until(const Netlink& nl, int index,
     pollfd pfd{.fd = fd_.get(), .events = POLLIN, .revents = 0};
     const int ready = ::poll(&pfd, 1, static_cast<int>(left) + 1);
     if (ready < 0 && errno != EINTR) throw_errno("link watch: poll");
-    spdlog::trace("link watch: ifindex {} notified", index);
+    log::trace("link watch: ifindex {} notified", index);
   }
 }
 

@@ -4,7 +4,7 @@
 #include <linux/rtnetlink.h>
 #include <netlink/route/neighbour.h>
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include "netcore/base/error.hpp"
 #include "netlink_impl.hpp"
@@ -48,7 +48,7 @@ FdbState fdb_state_from_nud(int nud) {
 }
 
 void send(const Netlink& nl, rtnl_neigh* neigh, Op op, const std::string& operation) {
-  spdlog::debug("{}", operation);
+  log::debug("{}", operation);
   const int err =
       op == Op::kDelete
           ? rtnl_neigh_delete(nl.sock(), neigh, 0)

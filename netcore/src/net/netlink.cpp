@@ -2,7 +2,7 @@
 
 #include <netlink/errno.h>
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include "netcore/base/error.hpp"
 
@@ -19,7 +19,7 @@ NlCachePtr dump(Alloc&& alloc, const char* what) {
     err = alloc(&cache);
     if (err >= 0) return NlCachePtr(cache);
     if (err != -NLE_DUMP_INTR) break;
-    spdlog::debug("dump {} interrupted (attempt {}), retrying", what, attempt);
+    log::debug("dump {} interrupted (attempt {}), retrying", what, attempt);
   }
   throw NetlinkError(std::string("dump ") + what, -err);
 }

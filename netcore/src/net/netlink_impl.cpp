@@ -8,7 +8,7 @@
 #include <cstring>
 #include <exception>
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include "netcore/base/error.hpp"
 
@@ -116,7 +116,7 @@ void dump_raw(const Netlink& nl, const std::function<NlMsgPtr()>& make_request,
     if (ctx.error) std::rethrow_exception(ctx.error);
     if (err >= 0) return;
     if (err != -NLE_DUMP_INTR) break;
-    spdlog::debug("dump {} interrupted (attempt {}), retrying", what, attempt);
+    log::debug("dump {} interrupted (attempt {}), retrying", what, attempt);
     on_restart();
   }
   throw NetlinkError("dump " + what, -err);

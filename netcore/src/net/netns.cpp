@@ -10,7 +10,7 @@
 
 #include <cerrno>
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include "netcore/base/error.hpp"
 
@@ -96,7 +96,7 @@ void Netns::persist(const std::string& name, const std::filesystem::path& dir) c
     ::unlink(target.c_str());
     throw SysError("bind mount netns at " + target.string(), err);
   }
-  spdlog::debug("netns persisted at {}", target.string());
+  log::debug("netns persisted at {}", target.string());
 }
 
 void Netns::delete_persisted_if_exists(const std::string& name, const std::filesystem::path& dir) {

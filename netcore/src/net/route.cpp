@@ -5,7 +5,7 @@
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include "netcore/base/error.hpp"
 #include "netlink_impl.hpp"
@@ -54,7 +54,7 @@ RoutePtr build_route(const Route& r, Purpose purpose, const std::string& operati
 void add_or_replace(const Netlink& nl, const Route& r, bool replace) {
   const std::string operation =
       std::string(replace ? "replace" : "add") + " route " + r.to_string();
-  spdlog::debug("{}", operation);
+  log::debug("{}", operation);
   RoutePtr route = build_route(r, Purpose::kAdd, operation);
   check_nl(
       rtnl_route_add(nl.sock(), route.get(), NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL)),
@@ -62,7 +62,7 @@ void add_or_replace(const Netlink& nl, const Route& r, bool replace) {
 }
 
 int delete_impl(const Netlink& nl, const Route& r, const std::string& operation) {
-  spdlog::debug("{}", operation);
+  log::debug("{}", operation);
   RoutePtr route = build_route(r, Purpose::kDelete, operation);
   return rtnl_route_delete(nl.sock(), route.get(), 0);
 }
@@ -121,7 +121,7 @@ bool delete_route_if_exists(const Netlink& nl, const Route& route) {
   const std::string operation = "delete route " + route.to_string();
   const int err = delete_impl(nl, route, operation);
   if (err == -NLE_OBJ_NOTFOUND) {
-    spdlog::debug("{}: no such route, ignoring", operation);
+    log::debug("{}: no such route, ignoring", operation);
     return false;
   }
   check_nl(err, operation);

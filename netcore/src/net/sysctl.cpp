@@ -5,7 +5,7 @@
 
 #include <cerrno>
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include "netcore/base/error.hpp"
 #include "netcore/base/unique_fd.hpp"
@@ -66,13 +66,13 @@ std::string read_sysctl(const std::string& key) {
     value.append(buf, static_cast<size_t>(n));
   }
   if (!value.empty() && value.back() == '\n') value.pop_back();
-  spdlog::debug("read sysctl {} = {}", key, value);
+  log::debug("read sysctl {} = {}", key, value);
   return value;
 }
 
 void write_sysctl(const std::string& key, const std::string& value) {
   const auto path = sysctl_path(key);
-  spdlog::debug("write sysctl {} = {}", key, value);
+  log::debug("write sysctl {} = {}", key, value);
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd) throw_errno("write sysctl " + key);
   // procfs takes a sysctl value in one write; a short write would apply a truncated value.
@@ -91,7 +91,7 @@ bool write_sysctl_if_exists(const std::string& key, const std::string& value) {
     return true;
   } catch (const SysError& e) {
     if (e.error_number() != ENOENT) throw;
-    spdlog::debug("write sysctl {}: no such key, ignoring", key);
+    log::debug("write sysctl {}: no such key, ignoring", key);
     return false;
   }
 }

@@ -18,7 +18,7 @@
 #include <boost/process/handles.hpp>
 #include <boost/process/io.hpp>
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include "netcore/base/error.hpp"
 
@@ -64,7 +64,7 @@ RunResult run(const RunRequest& request) {
   } catch (const std::exception& e) {
     throw Error(ErrorCode::kInternal, "start " + request.program.string() + ": " + e.what());
   }
-  spdlog::debug("started {} (pid {})", request.program.string(), child.id());
+  log::debug("started {} (pid {})", request.program.string(), child.id());
 
   if (request.timeout.count() > 0) {
     io.run_for(request.timeout);
