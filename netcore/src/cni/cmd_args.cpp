@@ -65,12 +65,6 @@ bool is_alnum(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-// ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$ (the reference's container ID and network name pattern).
-bool is_valid_id(std::string_view s) noexcept {
-  if (s.empty() || !is_alnum(s.front())) return false;
-  return std::all_of(s.begin() + 1, s.end(),
-                     [](char c) { return is_alnum(c) || c == '_' || c == '.' || c == '-'; });
-}
 
 // Length in bytes of a whitespace character (Go's unicode.IsSpace) starting at s[i], or 0.
 std::size_t space_at(std::string_view s, std::size_t i) noexcept {
@@ -91,7 +85,7 @@ std::size_t space_at(std::string_view s, std::size_t i) noexcept {
 }
 
 void validate_container_id(const std::string& id) {
-  if (!is_valid_id(id))
+  if (!is_valid_cni_name(id))
     throw Error(
         ErrorCode::kInvalidEnvironment,
         "invalid CNI_CONTAINERID \"" + id + "\": must match ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
@@ -189,6 +183,12 @@ void parse_version_request(CmdArgs& args, std::istream& in,
 
 }  // namespace
 
+bool is_valid_cni_name(std::string_view s) noexcept {
+  if (s.empty() || !is_alnum(s.front())) return false;
+  return std::all_of(s.begin() + 1, s.end(),
+                     [](char c) { return is_alnum(c) || c == '_' || c == '.' || c == '-'; });
+}
+
 std::optional<Command> parse_command(std::string_view text) noexcept {
   for (const auto& c : kCommands)
     if (c.name == text) return c.command;
@@ -270,7 +270,7 @@ CmdArgs CmdArgs::parse(const Environment& env, std::istream& in,
   }
   if (args.network_name.empty())
     throw Error(ErrorCode::kInvalidNetworkConfig, "missing network name");
-  if (!is_valid_id(args.network_name))
+  if (!is_valid_cni_name(args.network_name))
     throw Error(ErrorCode::kInvalidNetworkConfig,
                 "invalid network name \"" + args.network_name +
                     "\": must match ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$");
