@@ -17,6 +17,8 @@ NSNET_TEST_PACKAGES=(
   containernetworking-plugins   # the reference plugins, for differential tests (/usr/lib/cni)
   golang-go golang-github-appc-cni-dev  # libcni (Go sources) for tests/interop: a real runtime client
   jq                            # tests/interop checks results and `ip -j` output with it
+  iptables                      # the reference portmap and firewall (1.1.1) rule with iptables
+  iperf3                        # bandwidth: measured rates against configured ones
 )
 NSNET_RUN_PACKAGES=(iproute2 util-linux libnftables1)  # libnftables1: dlopen()ed for masquerade
 

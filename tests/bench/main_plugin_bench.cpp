@@ -272,12 +272,6 @@ bool run(const Options& options) {
 
 // Leaves the machine's namespaces before anything is created; the process must still be
 // single-threaded (unshare moves only the calling thread).
-bool enter_sandbox() {
-  return ::unshare(CLONE_NEWNS | CLONE_NEWNET) == 0 &&
-         ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
-         ::mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") == 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -316,7 +310,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::signal(SIGPIPE, SIG_IGN);
-  if (::geteuid() != 0 || !enter_sandbox()) {
+  if (::geteuid() != 0 || !nsnet::bench::enter_sandbox()) {
     std::fprintf(stderr, "%s: needs root (makes its own namespaces): %s\n", argv[0],
                  std::strerror(errno));
     return 1;

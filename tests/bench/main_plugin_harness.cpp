@@ -1,5 +1,8 @@
 #include "main_plugin_harness.hpp"
 
+#include <sched.h>
+#include <sys/mount.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -35,6 +38,12 @@ json host_local(const fs::path& data_dir) {
 
 bool Side::has(const std::string& type) const {
   return fs::exists(dir_ + "/" + type) && fs::exists(dir_ + "/host-local");
+}
+
+bool enter_sandbox() {
+  return ::unshare(CLONE_NEWNS | CLONE_NEWNET) == 0 &&
+         ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+         ::mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") == 0;
 }
 
 CallResult Side::call(const std::string& type, const std::string& command,

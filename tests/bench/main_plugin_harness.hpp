@@ -17,6 +17,11 @@ namespace nsnet::bench {
 
 namespace fs = std::filesystem;
 
+// Moves the process into fresh mount + network namespaces with a private tmpfs on /run, so that
+// the "host" is a new netns and /run/netns and every state directory are the benchmark's own.
+// Call while single-threaded. False (errno set) when that fails, e.g. without root.
+[[nodiscard]] bool enter_sandbox();
+
 // A plugin call that did not exit 0, or a run that left state behind.
 class BenchError final : public std::runtime_error {
  public:
