@@ -14,6 +14,7 @@
 #include "loopback/loopback.hpp"
 #include "ptp/ptp.hpp"
 #include "static/static_ipam.hpp"
+#include "tuning/tuning.hpp"
 
 namespace {
 
@@ -28,6 +29,7 @@ constexpr Entry kPlugins[] = {
     {"loopback", plugins::loopback::spec},
     {"ptp", plugins::ptp::spec},
     {"static", plugins::static_ipam::spec},
+    {"tuning", plugins::tuning::spec},
 };
 
 // A delegated plugin (the IPAM of a main plugin) that is built in: built on first use only, so a

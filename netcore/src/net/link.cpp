@@ -285,6 +285,22 @@ void move_to_netns(const Netlink& nl, int index, const Netns& netns) {
               [&](rtnl_link* c) { rtnl_link_set_ns_fd(c, netns.fd()); });
 }
 
+void set_allmulti(const Netlink& nl, int index, bool on) {
+  change_link(nl, index, std::string("set allmulti ") + (on ? "on " : "off ") + ifindex_text(index),
+              [&](rtnl_link* c) {
+                if (on) {
+                  rtnl_link_set_flags(c, IFF_ALLMULTI);
+                } else {
+                  rtnl_link_unset_flags(c, IFF_ALLMULTI);
+                }
+              });
+}
+
+void set_txqlen(const Netlink& nl, int index, unsigned txqlen) {
+  change_link(nl, index, "set txqlen " + std::to_string(txqlen) + " on " + ifindex_text(index),
+              [&](rtnl_link* c) { rtnl_link_set_txqlen(c, txqlen); });
+}
+
 void delete_link(const Netlink& nl, int index) {
   const std::string operation = "delete link " + ifindex_text(index);
   log::debug("{}", operation);

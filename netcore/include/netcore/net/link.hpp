@@ -112,6 +112,10 @@ void rename_link(const Netlink& nl, int index, const std::string& new_name);
 // Moves the link into `netns` (it leaves the socket's namespace; its index may change there).
 // NLE_EXIST when the name is taken in `netns`.
 void move_to_netns(const Netlink& nl, int index, const Netns& netns);
+// IFF_ALLMULTI: receive all multicast frames (LinkInfo::flags shows it).
+void set_allmulti(const Netlink& nl, int index, bool on);
+// The transmit queue length (IFLA_TXQLEN); 0 is valid (no queue for a qdisc to fill).
+void set_txqlen(const Netlink& nl, int index, unsigned txqlen);
 
 // Deletes a link (a veth takes its peer with it). NetlinkError(NLE_NODEV) if it does not exist.
 void delete_link(const Netlink& nl, int index);
