@@ -21,3 +21,5 @@ log "main plugins (bridge and ptp + host-local: latency, 1,000 sequential, paral
 # shellcheck disable=SC2086  # the flags are meant to split into words
 build/release/tests/nsnet_main_plugin_bench --nsnet-plugins="$plugins" --reference-plugins=/usr/lib/cni \
   ${NSNET_MAIN_BENCH_ARGS-}
+log "portmap (ADD+DEL against the reference; connection setup to the first and last of 1,000 ports)"
+build/release/tests/nsnet_portmap_bench --nsnet-plugins="$plugins" --reference-plugins=/usr/lib/cni
