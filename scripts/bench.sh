@@ -21,6 +21,8 @@ log "main plugins (bridge and ptp + host-local: latency, 1,000 sequential, paral
 # shellcheck disable=SC2086  # the flags are meant to split into words
 build/release/tests/nsnet_main_plugin_bench --nsnet-plugins="$plugins" --reference-plugins=/usr/lib/cni \
   ${NSNET_MAIN_BENCH_ARGS-}
+log "portmap (ADD+DEL against the reference; connection setup to the first and last of 1,000 ports)"
+build/release/tests/nsnet_portmap_bench --nsnet-plugins="$plugins" --reference-plugins=/usr/lib/cni
 log "the full chained conflist (conf/30-chain.conflist), ADD and DEL"
 build/release/tests/nsnet_chain_bench --nsnet-plugins="$plugins" --reference-plugins=/usr/lib/cni \
   --conf="$NSNET_ROOT/conf/30-chain.conflist"

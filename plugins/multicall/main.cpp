@@ -12,6 +12,7 @@
 #include "bridge/bridge.hpp"
 #include "host-local/host_local.hpp"
 #include "loopback/loopback.hpp"
+#include "portmap/portmap.hpp"
 #include "ptp/ptp.hpp"
 #include "static/static_ipam.hpp"
 #include "tuning/tuning.hpp"
@@ -27,6 +28,7 @@ constexpr Entry kPlugins[] = {
     {"bridge", plugins::bridge::spec},
     {"host-local", plugins::host_local::spec},
     {"loopback", plugins::loopback::spec},
+    {"portmap", plugins::portmap::spec},
     {"ptp", plugins::ptp::spec},
     {"static", plugins::static_ipam::spec},
     {"tuning", plugins::tuning::spec},

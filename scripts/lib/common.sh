@@ -7,6 +7,7 @@ NSNET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 NSNET_BUILD_PACKAGES=(
   cmake ninja-build g++ pkg-config
   libnl-3-dev libnl-route-3-dev nlohmann-json3-dev
+  libnl-nf-3-dev                # ctnetlink: portmap flushes stale UDP conntrack entries
   libnftables-dev               # header only: netcore::fw dlopen()s libnftables.so.1
   libboost-dev libboost-filesystem-dev libspdlog-dev libfmt-dev libcli11-dev
 )

@@ -22,6 +22,11 @@ std::string safe_comment(const std::string& text) {
   return kept.substr(0, kMaxComment - suffix.size()) + suffix;
 }
 
+std::string network_scoped_tag(const Attachment& attachment) {
+  return safe_comment(network_hash(attachment.network) + " " + attachment.container_id + "/" +
+                      attachment.ifname);
+}
+
 }  // namespace detail
 
 std::string network_hash(const std::string& network) { return stable_hash(network); }

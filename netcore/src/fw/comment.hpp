@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <string>
 
+#include "netcore/fw/attachment.hpp"
+
 namespace netcore::fw::detail {
 
 inline constexpr std::size_t kMaxComment = 128;  // nft: "comment too long, 128 characters maximum"
@@ -12,5 +14,9 @@ inline constexpr std::size_t kMaxComment = 128;  // nft: "comment too long, 128 
 // `text` if nft can quote it as a comment (printable, no '"' or '\\', at most 128 bytes); else
 // its quotable characters cut to fit plus "~" and the 16-digit hash of the whole text.
 [[nodiscard]] std::string safe_comment(const std::string& text);
+
+// safe_comment("<network_hash> <containerID>/<ifname>"): the tag of modules whose GC must pick
+// one network's entries out of tables that several networks share.
+[[nodiscard]] std::string network_scoped_tag(const Attachment& attachment);
 
 }  // namespace netcore::fw::detail
