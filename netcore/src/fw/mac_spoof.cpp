@@ -6,6 +6,7 @@
 #include <set>
 #include <tuple>
 
+#include "batch.hpp"
 #include "comment.hpp"
 #include "mac_spoof_impl.hpp"
 #include "netcore/base/error.hpp"
@@ -14,14 +15,6 @@
 namespace netcore::fw {
 namespace detail {
 namespace {
-
-std::string quoted(const std::string& text) { return "\"" + text + "\""; }
-
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
-}
 
 std::string element_key(const SpoofElement& e) {
   return e.mac ? quoted(e.port) + " . " + e.mac->to_string() : quoted(e.port);
@@ -107,9 +100,8 @@ std::string spoof_remove_script(const std::vector<SpoofElement>& doomed) {
 namespace {
 
 using detail::SpoofElement;
+using detail::run_with_retries;
 using detail::SpoofSnapshot;
-
-constexpr int kAttempts = 5;
 
 void validate(const Attachment& a, const std::string& operation) {
   if (a.network.empty() || a.container_id.empty() || a.ifname.empty())
@@ -125,26 +117,6 @@ SpoofSnapshot snapshot_table() {
       return detail::parse_spoof_table(list_json(std::string("list table ") + detail::kBridgeTable));
   }
   return {};
-}
-
-// Runs the batch `plan()` returns ("" = nothing to do), planning afresh and retrying when a
-// concurrent transaction of another process made it fail.
-template <class Plan>
-void run_with_retries(Plan plan, const std::string& operation) {
-  for (int attempt = 1;; ++attempt) {
-    const std::string script = plan();
-    if (script.empty()) return;
-    try {
-      run_batch(script);
-      return;
-    } catch (Error& e) {
-      if (attempt == kAttempts) {
-        e.prefix(operation);
-        throw;
-      }
-      spdlog::debug("{}: {}, retrying", operation, e.msg());
-    }
-  }
 }
 
 // Deletes the elements `pick` selects, from a fresh listing each attempt.
