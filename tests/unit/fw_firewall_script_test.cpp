@@ -51,11 +51,11 @@ TEST(FwFirewallScriptTest, AdminChainNames) {
 TEST(FwFirewallScriptTest, OpenOnAnEmptyTableCreatesTheBaseChainOnce) {
   const std::string s = detail::firewall_add_script({}, "h c/eth0", rules(IngressPolicy::kOpen));
   EXPECT_TRUE(contains(s, "add table inet nsnet_firewall"));
-  EXPECT_TRUE(contains(s, "add chain inet nsnet_firewall \"CNI-ADMIN\"\n"));
+  EXPECT_TRUE(contains(s, "add chain inet nsnet_firewall CNI-ADMIN\n"));
   EXPECT_FALSE(contains(s, "flush"));  // the admin chain, and everything else, is never flushed
   EXPECT_TRUE(contains(s, "create chain inet nsnet_firewall forward { type filter hook forward "
                           "priority filter; policy accept; }"));
-  EXPECT_TRUE(contains(s, "insert rule inet nsnet_firewall forward jump \"CNI-ADMIN\"\n"));
+  EXPECT_TRUE(contains(s, "insert rule inet nsnet_firewall forward jump CNI-ADMIN\n"));
   EXPECT_TRUE(contains(s, "forward iifname vmap @fw_iso_in\n"));
   EXPECT_TRUE(contains(s, "ip daddr @fw_addr4 ct state established,related accept\n"));
   EXPECT_TRUE(contains(s, "ip saddr @fw_addr4 accept\n"));
@@ -77,7 +77,7 @@ TEST(FwFirewallScriptTest, ExistingBaseChainAndAdminJumpAreLeftAlone) {
   auto other = rules(IngressPolicy::kOpen);
   other.admin_chain = "OTHER";
   EXPECT_TRUE(contains(detail::firewall_add_script(snapshot, "t", other),
-                       "insert rule inet nsnet_firewall forward jump \"OTHER\"\n"));
+                       "insert rule inet nsnet_firewall forward jump OTHER\n"));
 }
 
 TEST(FwFirewallScriptTest, SameBridgeAddsTheBridgeChainAndMembers) {

@@ -141,8 +141,9 @@ std::string firewall_add_script(const FirewallSnapshot& snapshot, const std::str
        " { type ifname : verdict; comment \"nsnet firewall: isolated bridge -> its chain\"; }\n";
   s += "add set " + t + " " + kFwIsoBridges +
        " { type ifname; comment \"nsnet firewall: isolated bridges\"; }\n";
-  // The admin chain is only ever added: an existing one keeps the user's rules untouched.
-  const std::string admin = quoted(rules.admin_chain);
+  // The admin chain is only ever added: an existing one keeps the user's rules untouched. Its
+  // name is bare (nft takes no quoted chain names); valid_admin_chain_name keeps it a plain word.
+  const std::string& admin = rules.admin_chain;
   s += "add chain " + t + " " + admin + "\n";
   if (!snapshot.chains.contains(kFwForward)) {
     // create, not add: a concurrent creator makes this batch fail, and the retry sees its rules.
