@@ -380,4 +380,24 @@ TEST_F(FirewallTest, BadConfigsFailWithCodesAndLeaveNothing) {
   }
 }
 
+TEST_F(FirewallTest, ChainsInEverySpecVersionWithPrevResult) {
+  auto& a1 = attach(0);
+  ASSERT_EQ(del(a1, false).exit_code, 0);
+  for (const std::string version : {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"}) {
+    SCOPED_TRACE(version);
+    json conf = a1.firewall_conf;
+    conf["cniVersion"] = version;
+    const auto add = call("firewall", "ADD", conf, a1.id, a1.netns_path);
+    ASSERT_EQ(add.exit_code, 0) << add.out;
+    EXPECT_EQ(add.json()["cniVersion"], version);
+    EXPECT_EQ(add.json()["ips"][0]["address"], a1.bridge_result["ips"][0]["address"]);
+    EXPECT_EQ(entries().size(), 1u);
+    if (version != "0.3.0" && version != "0.3.1") {
+      EXPECT_EQ(call("firewall", "CHECK", conf, a1.id, a1.netns_path).exit_code, 0);
+    }
+    ASSERT_EQ(call("firewall", "DEL", conf, a1.id, a1.netns_path).exit_code, 0);
+    EXPECT_TRUE(entries().empty());
+  }
+}
+
 }  // namespace
