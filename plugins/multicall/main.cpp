@@ -10,6 +10,7 @@
 #include <netcore/cni/skel.hpp>
 
 #include "bridge/bridge.hpp"
+#include "firewall/firewall.hpp"
 #include "host-local/host_local.hpp"
 #include "loopback/loopback.hpp"
 #include "portmap/portmap.hpp"
@@ -26,6 +27,7 @@ struct Entry {
 
 constexpr Entry kPlugins[] = {
     {"bridge", plugins::bridge::spec},
+    {"firewall", plugins::firewall::spec},
     {"host-local", plugins::host_local::spec},
     {"loopback", plugins::loopback::spec},
     {"portmap", plugins::portmap::spec},

@@ -16,8 +16,6 @@ namespace netcore::fw {
 namespace detail {
 namespace {
 
-std::string quoted(const std::string& text) { return "\"" + text + "\""; }
-
 std::string element_key(const SpoofElement& e) {
   return e.mac ? quoted(e.port) + " . " + e.mac->to_string() : quoted(e.port);
 }
@@ -102,9 +100,8 @@ std::string spoof_remove_script(const std::vector<SpoofElement>& doomed) {
 namespace {
 
 using detail::SpoofElement;
-using detail::SpoofSnapshot;
-
 using detail::run_with_retries;
+using detail::SpoofSnapshot;
 
 void validate(const Attachment& a, const std::string& operation) {
   if (a.network.empty() || a.container_id.empty() || a.ifname.empty())
