@@ -1,7 +1,7 @@
 #include "portmap/portmap.hpp"
 
 #include <netinet/in.h>
-#include <spdlog/spdlog.h>
+#include <netcore/base/log.hpp>
 
 #include <netcore/base/error.hpp>
 #include <netcore/base/undo.hpp>
@@ -47,7 +47,7 @@ std::string host_interface_to(const net::IpAddress& container) {
 void enable_localnet_routing(const net::IpAddress& container) {
   const std::string ifname = host_interface_to(container);
   if (ifname.empty()) {
-    spdlog::warn("portmap: no route to {}, 127.0.0.1 will not reach it", container.to_string());
+    netcore::log::warn("portmap: no route to {}, 127.0.0.1 will not reach it", container.to_string());
     return;
   }
   net::write_sysctl("net/ipv4/conf/" + ifname + "/route_localnet", "1");
@@ -63,7 +63,7 @@ void flush_udp_conntrack(const fw::PortmapSpec& spec) {
   try {
     (void)fw::delete_conntrack_by_dst_port(IPPROTO_UDP, ports);
   } catch (const Error& e) {
-    spdlog::warn("portmap: {}, ignoring", e.msg());
+    netcore::log::warn("portmap: {}, ignoring", e.msg());
   }
 }
 

@@ -8,7 +8,7 @@
 #include <map>
 #include <sstream>
 
-#include <spdlog/spdlog.h>
+#include <netcore/base/log.hpp>
 
 #include <netcore/base/error.hpp>
 #include <netcore/base/file.hpp>
@@ -47,7 +47,7 @@ std::map<std::string, std::string> read_current_sysctls(const Config& config) {
     try {
       values[sysctl.key] = net::read_sysctl(sysctl.key);
     } catch (const netcore::SysError& e) {
-      spdlog::debug("tuning: {}; nothing to restore for it", e.what());
+      netcore::log::debug("tuning: {}; nothing to restore for it", e.what());
     }
   }
   return values;
@@ -89,7 +89,7 @@ void apply(const cni::CmdArgs& args, const Config& config) {
     try {
       backup = *find_backup(path);
     } catch (const Error& e) {
-      spdlog::warn("tuning: {}, replacing it", e.what());
+      netcore::log::warn("tuning: {}, replacing it", e.what());
     }
   }
   backup.network = args.network_name;
@@ -146,7 +146,7 @@ netcore::ErrorList restore(const Backup& backup, const std::string& ifname) {
   for (const auto& [key, value] : backup.sysctls) {
     errors.attempt([&] {
       if (!net::write_sysctl_if_exists(key, value))
-        spdlog::debug("tuning: sysctl {} is gone, nothing to restore", key);
+        netcore::log::debug("tuning: sysctl {} is gone, nothing to restore", key);
     });
   }
   if (!backup.has_link_values()) return errors;
@@ -154,7 +154,7 @@ netcore::ErrorList restore(const Backup& backup, const std::string& ifname) {
     const auto nl = net::Netlink::connect();
     const auto link = net::find_link(nl, ifname);
     if (!link) {
-      spdlog::debug("tuning: interface {} is gone, nothing to restore", ifname);
+      netcore::log::debug("tuning: interface {} is gone, nothing to restore", ifname);
       return;
     }
     const int index = link->index;
@@ -236,7 +236,7 @@ void cmd_del(const cni::CmdArgs& args) {
     backup = find_backup(path);
   } catch (const Error& e) {
     // Nothing can be restored from it, and keeping it would fail every later DEL.
-    spdlog::warn("tuning: {}, removing it", e.what());
+    netcore::log::warn("tuning: {}, removing it", e.what());
     remove_backup(path);
     return;
   }
@@ -275,14 +275,14 @@ void cmd_gc(const cni::CmdArgs& args) {
     try {
       backup = find_backup(path);
     } catch (const Error& e) {
-      spdlog::debug("tuning gc: {}, ignoring", e.what());  // maybe not ours
+      netcore::log::debug("tuning gc: {}, ignoring", e.what());  // maybe not ours
       continue;
     }
     if (!backup || backup->network != args.network_name) continue;
     const cni::Attachment attachment{backup->container_id, backup->ifname};
     if (std::find(valid->begin(), valid->end(), attachment) != valid->end()) continue;
     if (path != backup_path(dir, backup->container_id, backup->ifname)) continue;  // renamed file
-    spdlog::debug("tuning gc: removing {}", path.string());
+    netcore::log::debug("tuning gc: removing {}", path.string());
     errors.attempt([&] { remove_backup(path); });
   }
   errors.throw_if_any("tuning gc");

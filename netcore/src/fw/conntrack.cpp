@@ -5,7 +5,7 @@
 #include <netlink/errno.h>
 #include <netlink/netfilter/ct.h>
 #include <netlink/socket.h>
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include <algorithm>
 #include <memory>
@@ -36,7 +36,7 @@ std::size_t delete_conntrack_by_dst_port(std::uint8_t protocol,
     check_nl(err, "delete conntrack entry for port " + std::to_string(port));
     ++deleted;
   }
-  spdlog::debug("deleted {} conntrack entries of protocol {}", deleted, protocol);
+  log::debug("deleted {} conntrack entries of protocol {}", deleted, protocol);
   return deleted;
 }
 

@@ -1,6 +1,6 @@
 #include "netcore/fw/firewall.hpp"
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -347,7 +347,7 @@ void remove_where(const std::function<bool(const std::string&)>& doomed,
     try {
       run_batch(script);
     } catch (const Error& e) {
-      spdlog::debug("{}: keeping {}: {}", operation, chain, e.msg());
+      log::debug("{}: keeping {}: {}", operation, chain, e.msg());
     }
   }
 }

@@ -1,6 +1,6 @@
 #include "netcore/fw/portmap.hpp"
 
-#include <spdlog/spdlog.h>
+#include "netcore/base/log.hpp"
 
 #include <algorithm>
 #include <array>
@@ -334,7 +334,7 @@ void add_portmap(const Attachment& attachment, const PortmapSpec& spec) {
                   return p.object == e.object && p.key == e.key;
                 });
             if (collides && e.tag != tag)
-              spdlog::warn("{}: {} {} belongs to {}, taking it over", operation, e.object, e.key,
+              log::warn("{}: {} {} belongs to {}, taking it over", operation, e.object, e.key,
                            e.tag);
             if (collides || e.tag == tag) doomed.push_back(e);
           }
