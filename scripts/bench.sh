@@ -23,6 +23,6 @@ build/release/tests/nsnet_main_plugin_bench --nsnet-plugins="$plugins" --referen
   ${NSNET_MAIN_BENCH_ARGS-}
 log "portmap (ADD+DEL against the reference; connection setup to the first and last of 1,000 ports)"
 build/release/tests/nsnet_portmap_bench --nsnet-plugins="$plugins" --reference-plugins=/usr/lib/cni
-log "the full chained conflist (conf/30-chain.conflist), ADD and DEL"
+log "the full chained conflist (conf/40-chain.conflist), ADD and DEL"
 build/release/tests/nsnet_chain_bench --nsnet-plugins="$plugins" --reference-plugins=/usr/lib/cni \
-  --conf="$NSNET_ROOT/conf/30-chain.conflist"
+  --conf="$NSNET_ROOT/conf/40-chain.conflist"

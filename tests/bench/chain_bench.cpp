@@ -1,4 +1,4 @@
-// The full chained conflist (conf/30-chain.conflist: bridge + host-local, portmap, firewall,
+// The full chained conflist (conf/40-chain.conflist: bridge + host-local, portmap, firewall,
 // tuning, bandwidth), nsnet's plugins and the reference's side by side in one run, through
 // netcore::cni's conflist runtime as a runtime runs it: ADD of the whole chain, then DEL of the
 // whole chain, for one container with one published port and bandwidth limits. Reports the

@@ -1,4 +1,4 @@
-// The shipped full chain (conf/30-chain.conflist: bridge + portmap + firewall + tuning +
+// The shipped full chain (conf/40-chain.conflist: bridge + portmap + firewall + tuning +
 // bandwidth) through netcore::cni's conflist runtime, as a runtime runs it: ADD -> CHECK -> DEL
 // -> DEL. Afterwards the sandbox host's links, addresses, routes, nft ruleset, qdiscs, sysctls
 // and state files, and the container's links and sysctls, equal a baseline taken once the
@@ -45,7 +45,7 @@ class ChainTest : public nsnet::testing::SandboxTest {
     SandboxTest::SetUp();
     if (IsSkipped()) return;
     bridge_ = unique_name("ch");
-    std::ifstream file(std::string(NSNET_CONF_DIR) + "/30-chain.conflist");
+    std::ifstream file(std::string(NSNET_CONF_DIR) + "/40-chain.conflist");
     ASSERT_TRUE(file);
     json doc = json::parse(file);
     // The shipped list, with this test's bridge and state directories.
