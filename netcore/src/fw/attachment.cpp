@@ -30,4 +30,9 @@ std::string attachment_tag(const Attachment& attachment) {
   return detail::safe_comment(attachment.container_id + "/" + attachment.ifname);
 }
 
+std::string network_attachment_tag(const Attachment& attachment) {
+  return detail::safe_comment(network_hash(attachment.network) + " " + attachment.container_id +
+                              "/" + attachment.ifname);
+}
+
 }  // namespace netcore::fw

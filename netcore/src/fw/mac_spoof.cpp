@@ -136,10 +136,7 @@ void remove_where(Pick pick, const std::string& operation) {
 
 }  // namespace
 
-std::string spoof_tag(const Attachment& attachment) {
-  return detail::safe_comment(network_hash(attachment.network) + " " + attachment.container_id +
-                              "/" + attachment.ifname);
-}
+std::string spoof_tag(const Attachment& attachment) { return network_attachment_tag(attachment); }
 
 void add_mac_spoof_check(const Attachment& attachment, const std::string& port,
                          const net::MacAddress& mac) {
