@@ -22,17 +22,17 @@ std::string safe_comment(const std::string& text) {
   return kept.substr(0, kMaxComment - suffix.size()) + suffix;
 }
 
-std::string network_scoped_tag(const Attachment& attachment) {
-  return safe_comment(network_hash(attachment.network) + " " + attachment.container_id + "/" +
-                      attachment.ifname);
-}
-
 }  // namespace detail
 
 std::string network_hash(const std::string& network) { return stable_hash(network); }
 
 std::string attachment_tag(const Attachment& attachment) {
   return detail::safe_comment(attachment.container_id + "/" + attachment.ifname);
+}
+
+std::string network_attachment_tag(const Attachment& attachment) {
+  return detail::safe_comment(network_hash(attachment.network) + " " + attachment.container_id +
+                              "/" + attachment.ifname);
 }
 
 }  // namespace netcore::fw

@@ -15,8 +15,4 @@ inline constexpr std::size_t kMaxComment = 128;  // nft: "comment too long, 128 
 // its quotable characters cut to fit plus "~" and the 16-digit hash of the whole text.
 [[nodiscard]] std::string safe_comment(const std::string& text);
 
-// safe_comment("<network_hash> <containerID>/<ifname>"): the tag of modules whose GC must pick
-// one network's entries out of tables that several networks share.
-[[nodiscard]] std::string network_scoped_tag(const Attachment& attachment);
-
 }  // namespace netcore::fw::detail

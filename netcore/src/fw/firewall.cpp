@@ -354,10 +354,7 @@ void remove_where(const std::function<bool(const std::string&)>& doomed,
 
 }  // namespace
 
-std::string firewall_tag(const Attachment& attachment) {
-  return detail::safe_comment(network_hash(attachment.network) + " " + attachment.container_id +
-                              "/" + attachment.ifname);
-}
+std::string firewall_tag(const Attachment& attachment) { return network_attachment_tag(attachment); }
 
 bool valid_admin_chain_name(const std::string& name) {
   if (name.empty() || name.size() > 64 || !std::isalpha(static_cast<unsigned char>(name[0])))

@@ -136,9 +136,7 @@ void remove_where(Pick pick, const std::string& operation) {
 
 }  // namespace
 
-std::string spoof_tag(const Attachment& attachment) {
-  return detail::network_scoped_tag(attachment);
-}
+std::string spoof_tag(const Attachment& attachment) { return network_attachment_tag(attachment); }
 
 void add_mac_spoof_check(const Attachment& attachment, const std::string& port,
                          const net::MacAddress& mac) {

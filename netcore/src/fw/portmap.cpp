@@ -309,7 +309,7 @@ void remove_where(Pick pick, const std::string& operation) {
 }  // namespace
 
 std::string portmap_tag(const Attachment& attachment) {
-  return detail::network_scoped_tag(attachment);
+  return network_attachment_tag(attachment);
 }
 
 void add_portmap(const Attachment& attachment, const PortmapSpec& spec) {

@@ -22,4 +22,9 @@ struct Attachment {
 // plus "~" and a hash of the whole, so the tag stays unique and deterministic.
 [[nodiscard]] std::string attachment_tag(const Attachment& attachment);
 
+// "<network_hash> <containerID>/<ifname>", made safe like attachment_tag: the tag of tables that
+// hold several networks' attachments in one set, where the hash prefix lets GC pick one
+// network's entries (spoof_tag, firewall_tag).
+[[nodiscard]] std::string network_attachment_tag(const Attachment& attachment);
+
 }  // namespace netcore::fw
