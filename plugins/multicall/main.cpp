@@ -9,6 +9,7 @@
 
 #include <netcore/cni/skel.hpp>
 
+#include "bandwidth/bandwidth.hpp"
 #include "bridge/bridge.hpp"
 #include "host-local/host_local.hpp"
 #include "loopback/loopback.hpp"
@@ -23,6 +24,7 @@ struct Entry {
 };
 
 constexpr Entry kPlugins[] = {
+    {"bandwidth", plugins::bandwidth::spec},
     {"bridge", plugins::bridge::spec},
     {"host-local", plugins::host_local::spec},
     {"loopback", plugins::loopback::spec},
