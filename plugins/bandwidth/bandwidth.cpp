@@ -1,12 +1,9 @@
 #include "bandwidth/bandwidth.hpp"
 
 #include <linux/pkt_sched.h>
-
-#include <algorithm>
-#include <optional>
-
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <netcore/base/error.hpp>
 #include <netcore/base/hash.hpp>
 #include <netcore/base/undo.hpp>
@@ -14,6 +11,7 @@
 #include <netcore/net/netlink.hpp>
 #include <netcore/net/netns.hpp>
 #include <netcore/net/tc.hpp>
+#include <optional>
 
 #include "bandwidth/config.hpp"
 
@@ -39,7 +37,9 @@ net::LinkInfo find_host_end(const cni::CmdArgs& args, const net::Netlink& host_n
   const auto container = net::Netns::open(args.netns);
   const auto ctr_nl = container.run([] { return net::Netlink::connect(); });
   const auto ctr = net::find_link(ctr_nl, args.ifname);
-  if (!ctr) fail(ErrorCode::kInvalidNetworkConfig, "interface " + args.ifname + " not found in " + args.netns);
+  if (!ctr)
+    fail(ErrorCode::kInvalidNetworkConfig,
+         "interface " + args.ifname + " not found in " + args.netns);
   if (ctr->kind != "veth")
     fail(ErrorCode::kInvalidNetworkConfig,
          "interface " + args.ifname + " is " +
@@ -53,9 +53,9 @@ net::LinkInfo find_host_end(const cni::CmdArgs& args, const net::Netlink& host_n
 }
 
 void require_listed(const cni::Result& prev, const net::LinkInfo& host, const std::string& ifname) {
-  const bool listed = std::any_of(prev.interfaces.begin(), prev.interfaces.end(), [&](const auto& i) {
-    return i.sandbox.empty() && i.name == host.name;
-  });
+  const bool listed =
+      std::any_of(prev.interfaces.begin(), prev.interfaces.end(),
+                  [&](const auto& i) { return i.sandbox.empty() && i.name == host.name; });
   if (!listed)
     fail(ErrorCode::kInvalidNetworkConfig,
          "the host end " + host.name + " of " + ifname + " is not among prevResult's interfaces");
@@ -63,7 +63,9 @@ void require_listed(const cni::Result& prev, const net::LinkInfo& host, const st
 
 cni::Result require_prev_result(const cni::CmdArgs& args) {
   auto prev = args.prev_result();
-  if (!prev) fail(ErrorCode::kInvalidNetworkConfig, "prevResult missing: must be chained after the plugin that makes the veth");
+  if (!prev)
+    fail(ErrorCode::kInvalidNetworkConfig,
+         "prevResult missing: must be chained after the plugin that makes the veth");
   return std::move(*prev);
 }
 
@@ -78,25 +80,28 @@ std::optional<net::QdiscInfo> root_qdisc(const net::Netlink& nl, int ifindex) {
 }
 
 // Throws unless `ifindex`'s root qdisc is the tbf `shaping` asks for.
-void check_tbf(const net::Netlink& nl, int ifindex, const std::string& link, const Shaping& shaping) {
+void check_tbf(const net::Netlink& nl, int ifindex, const std::string& link,
+               const Shaping& shaping) {
   const auto want = tbf_spec(shaping);
   const net::TbfInfo expected{.rate = want.rate,
                               .buffer = net::tbf_buffer_ticks(want.rate, want.burst),
                               .limit = static_cast<std::uint32_t>(want.limit)};
   const auto root = root_qdisc(nl, ifindex);
   if (!root || !root->tbf)
-    fail(ErrorCode::kInternal, "root qdisc of " + link + " is " + (root ? root->kind : "missing") + ", not tbf");
+    fail(ErrorCode::kInternal,
+         "root qdisc of " + link + " is " + (root ? root->kind : "missing") + ", not tbf");
   const auto& got = *root->tbf;
   if (got != expected)
     fail(ErrorCode::kInternal,
          "tbf of " + link + " has rate " + std::to_string(got.rate) + " B/s, buffer " +
              std::to_string(got.buffer) + " ticks, limit " + std::to_string(got.limit) +
-             " B; expected " + std::to_string(expected.rate) + ", " + std::to_string(expected.buffer) +
-             ", " + std::to_string(expected.limit));
+             " B; expected " + std::to_string(expected.rate) + ", " +
+             std::to_string(expected.buffer) + ", " + std::to_string(expected.limit));
 }
 
 // The attachment an ifb alias names, or nullopt when the alias is not one of ours for `network`.
-std::optional<cni::Attachment> attachment_of_alias(const std::string& alias, const std::string& network) {
+std::optional<cni::Attachment> attachment_of_alias(const std::string& alias,
+                                                   const std::string& network) {
   const std::string prefix = std::string(kAliasPrefix) + network + " ";
   if (!alias.starts_with(prefix)) return std::nullopt;
   const std::string rest = alias.substr(prefix.size());
@@ -223,7 +228,8 @@ void cmd_gc(const cni::CmdArgs& args) {
       return a.container_id == owner->container_id && a.ifname == owner->ifname;
     });
     if (keep) continue;
-    spdlog::debug("bandwidth gc: deleting {} of {}/{}", link.name, owner->container_id, owner->ifname);
+    spdlog::debug("bandwidth gc: deleting {} of {}/{}", link.name, owner->container_id,
+                  owner->ifname);
     errors.attempt([&] { (void)net::delete_link_if_exists(host_nl, link.name); });
   }
   errors.throw_if_any("bandwidth gc");

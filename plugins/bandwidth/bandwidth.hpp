@@ -1,10 +1,9 @@
 #pragma once
 
-#include <string>
-
 #include <netcore/cni/cmd_args.hpp>
 #include <netcore/cni/skel.hpp>
 #include <netcore/cni/types.hpp>
+#include <string>
 
 // bandwidth: a chained plugin that shapes a veth attachment made by an earlier plugin, like the
 // reference: traffic to the container through a tbf root qdisc on the host end of the veth;

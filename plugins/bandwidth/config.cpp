@@ -1,9 +1,8 @@
 #include "bandwidth/config.hpp"
 
 #include <limits>
-#include <string>
-
 #include <netcore/base/error.hpp>
+#include <string>
 
 namespace plugins::bandwidth {
 namespace {
@@ -19,8 +18,8 @@ std::uint64_t read_value(const nlohmann::json& j, const std::string& key, const 
   const auto it = j.find(key);
   if (it == j.end() || it->is_null()) return 0;
   // Built in code rather than parsed, a positive integer may be stored signed.
-  const bool non_negative = it->is_number_unsigned() ||
-                            (it->is_number_integer() && it->get<std::int64_t>() >= 0);
+  const bool non_negative =
+      it->is_number_unsigned() || (it->is_number_integer() && it->get<std::int64_t>() >= 0);
   if (!non_negative)
     throw Error(ErrorCode::kDecodingFailure,
                 "bandwidth: " + path + key + " must be a non-negative integer, not " + it->dump());
@@ -65,10 +64,10 @@ Shaping read_direction(const nlohmann::json& j, const std::string& prefix,
   // (u32, 15.625 per microsecond here); libnl computes the microseconds as an int first.
   const double micros = static_cast<double>(tbf.burst) * 1e6 / static_cast<double>(tbf.rate);
   if (micros > static_cast<double>(std::numeric_limits<std::int32_t>::max()) / 16)
-    netcore::throw_invalid_config("bandwidth: " + burst_key + " takes more than " +
-                                  std::to_string(std::numeric_limits<std::int32_t>::max() / 16 /
-                                                 1'000'000) +
-                                  " s to send at " + rate_key + ", too long for the kernel's tbf");
+    netcore::throw_invalid_config(
+        "bandwidth: " + burst_key + " takes more than " +
+        std::to_string(std::numeric_limits<std::int32_t>::max() / 16 / 1'000'000) +
+        " s to send at " + rate_key + ", too long for the kernel's tbf");
   return s;
 }
 
@@ -93,7 +92,8 @@ Config parse_config(const nlohmann::json& conf) {
   const auto bandwidth = runtime->find("bandwidth");
   if (bandwidth == runtime->end() || bandwidth->is_null()) return config;
   if (!bandwidth->is_object())
-    throw Error(ErrorCode::kDecodingFailure, "bandwidth: runtimeConfig.bandwidth must be an object");
+    throw Error(ErrorCode::kDecodingFailure,
+                "bandwidth: runtimeConfig.bandwidth must be an object");
   const Config runtime_config = read_config(*bandwidth, "runtimeConfig.bandwidth.");
   if (has_any_key(conf)) return config;  // static values win, as in the reference
   return runtime_config;

@@ -1,11 +1,9 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
-
-#include <nlohmann/json.hpp>
-
 #include <netcore/net/tc.hpp>
+#include <nlohmann/json.hpp>
+#include <optional>
 
 // The bandwidth plugin's configuration: the reference plugin's keys (rates in bits per second,
 // bursts in bits) and how they become the kernel's tbf parameters. Pure functions; thread-safe.

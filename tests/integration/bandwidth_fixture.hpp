@@ -7,9 +7,8 @@
 
 #include <filesystem>
 #include <map>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "netcore/net/address.hpp"
 #include "netcore/net/link.hpp"
@@ -35,7 +34,9 @@ class BandwidthFixture : public SandboxTest {
     SandboxTest::TearDown();
   }
 
-  netcore::net::Netlink host_nl() { return host_->run([] { return netcore::net::Netlink::connect(); }); }
+  netcore::net::Netlink host_nl() {
+    return host_->run([] { return netcore::net::Netlink::connect(); });
+  }
   netcore::net::Netlink ctr_nl() {
     return container_->run([] { return netcore::net::Netlink::connect(); });
   }
@@ -47,8 +48,8 @@ class BandwidthFixture : public SandboxTest {
     const auto hnl = host_nl();
     const auto cnl = ctr_nl();
     const std::string name = unique_name("bh" + ifname.substr(ifname.size() - 1));
-    const auto host = net::create_veth(hnl, {.name = name, .peer_name = ifname,
-                                             .peer_netns = &*container_});
+    const auto host =
+        net::create_veth(hnl, {.name = name, .peer_name = ifname, .peer_netns = &*container_});
     const auto ctr = net::get_link(cnl, ifname);
     net::add_address(hnl, host.index, net::Prefix::parse(subnet + ".1/24"));
     net::add_address(cnl, ctr.index, net::Prefix::parse(subnet + ".2/24"));
@@ -67,7 +68,9 @@ class BandwidthFixture : public SandboxTest {
   }
 
   nlohmann::json config(const nlohmann::json& shaping, const std::string& version = "1.0.0") {
-    nlohmann::json conf = {{"cniVersion", version}, {"name", "bwnet"}, {"type", "bandwidth"},
+    nlohmann::json conf = {{"cniVersion", version},
+                           {"name", "bwnet"},
+                           {"type", "bandwidth"},
                            {"prevResult", prev_result(host_veth_)}};
     conf.merge_patch(shaping);
     return conf;
@@ -80,8 +83,7 @@ class BandwidthFixture : public SandboxTest {
     env.emplace("CNI_CONTAINERID", "ctr1");
     env.emplace("CNI_NETNS", netns_path_);
     env.emplace("CNI_IFNAME", "eth0");
-    return host_->run(
-        [&] { return exec_plugin(dir, "bandwidth", command, env, conf.dump()); });
+    return host_->run([&] { return exec_plugin(dir, "bandwidth", command, env, conf.dump()); });
   }
 
   // Links of the host namespace of kind "ifb".

@@ -3,6 +3,7 @@
 // rate of a bounded TCP transfer each way, CHECK, DEL, GC, bad configs and non-veth interfaces.
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <linux/pkt_sched.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -14,8 +15,6 @@
 #include <set>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "bandwidth_fixture.hpp"
 #include "netcore/base/unique_fd.hpp"
@@ -60,8 +59,8 @@ class BandwidthTest : public nsnet::testing::BandwidthFixture {
       return fd;
     });
     EXPECT_TRUE(listener.valid()) << std::strerror(errno);
-    netcore::UniqueFd sender =
-        from.run([] { return netcore::UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)); });
+    netcore::UniqueFd sender = from.run(
+        [] { return netcore::UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)); });
     if (!listener || !sender) return 0;
     const timeval timeout{.tv_sec = 0, .tv_usec = 200'000};
     (void)::setsockopt(sender.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
@@ -171,8 +170,8 @@ TEST_F(BandwidthTest, AddInstallsQdiscsAndIfb) {
   EXPECT_EQ(tbf_by_dev[ifb_name].at("rate"), 1'000'000);
   EXPECT_EQ(tbf_by_dev[ifb_name].at("burst"), 10'000);
   EXPECT_EQ(tbf_by_dev[ifb_name].at("lat"), 25'000);
-  const auto ip = json::parse(
-      nsnet::testing::run_in_netns(*host_, "ip -j -d link show dev " + ifb_name));
+  const auto ip =
+      json::parse(nsnet::testing::run_in_netns(*host_, "ip -j -d link show dev " + ifb_name));
   EXPECT_EQ(ip.at(0).at("linkinfo").at("info_kind"), "ifb");
   EXPECT_EQ(ip.at(0).at("ifalias"), "nsnet-bandwidth bwnet ctr1/eth0");
 
@@ -226,8 +225,8 @@ TEST_F(BandwidthTest, OneDirectionOnly) {
 }
 
 TEST_F(BandwidthTest, RuntimeConfigOnlyWithoutStaticValues) {
-  const json runtime = {{"runtimeConfig",
-                         {{"bandwidth", {{"ingressRate", 24'000'000}, {"ingressBurst", 240'000}}}}}};
+  const json runtime = {
+      {"runtimeConfig", {{"bandwidth", {{"ingressRate", 24'000'000}, {"ingressBurst", 240'000}}}}}};
   auto conf = config(runtime);
   auto add = call("ADD", conf);
   ASSERT_EQ(add.exit_code, 0) << add.out;
@@ -263,11 +262,13 @@ TEST_F(BandwidthTest, CheckDetectsChangedQdiscs) {
   ASSERT_EQ(call("CHECK", check_conf).exit_code, 0);
 
   // Another rate on the host end's tbf.
-  (void)nsnet::testing::run_in_netns(
-      *host_, "tc qdisc replace dev " + host_veth_ + " root handle 1: tbf rate 4mbit burst 20000 latency 25ms");
+  (void)nsnet::testing::run_in_netns(*host_,
+                                     "tc qdisc replace dev " + host_veth_ +
+                                         " root handle 1: tbf rate 4mbit burst 20000 latency 25ms");
   auto check = call("CHECK", check_conf);
   EXPECT_EQ(check.exit_code, 1);
-  EXPECT_NE(check.json().at("msg").get<std::string>().find("tbf of " + host_veth_), std::string::npos)
+  EXPECT_NE(check.json().at("msg").get<std::string>().find("tbf of " + host_veth_),
+            std::string::npos)
       << check.out;
 
   // Back to the configured tbf: CHECK passes; then without the redirect it fails again.
@@ -309,8 +310,10 @@ TEST_F(BandwidthTest, BadConfigFailsWithItsCodeAndLeavesNothing) {
       {{{"ingressRate", 200'000'000'000ULL}, {"ingressBurst", 80'000}}, 7, "ingressRate"},
       {{{"ingressRate", 8}, {"ingressBurst", 80'000'000}}, 7, "ingressBurst"},
       {{{"shapedSubnets", {"10.0.0.0/8"}}, {"ingressRate", 8'000'000}, {"ingressBurst", 80'000}},
-       2, "shapedSubnets"},
-      {{{"runtimeConfig", {{"bandwidth", {{"unshapedSubnets", {"10.0.0.0/8"}}}}}}}, 2,
+       2,
+       "shapedSubnets"},
+      {{{"runtimeConfig", {{"bandwidth", {{"unshapedSubnets", {"10.0.0.0/8"}}}}}}},
+       2,
        "unshapedSubnets"},
       {{{"runtimeConfig", {{"bandwidth", {{"egressRate", 8'000'000}}}}}}, 7, "egressBurst"},
   };
@@ -397,7 +400,9 @@ TEST_F(BandwidthTest, GcDeletesIfbsOfAttachmentsNotKept) {
   (void)nsnet::testing::run_in_netns(*host_, "ip link add foreign0 type ifb");
   ASSERT_EQ(ifbs().size(), 4u);
 
-  json gc = {{"cniVersion", "1.1.0"}, {"name", "bwnet"}, {"type", "bandwidth"},
+  json gc = {{"cniVersion", "1.1.0"},
+             {"name", "bwnet"},
+             {"type", "bandwidth"},
              {"cni.dev/valid-attachments", {{{"containerID", "ctr1"}, {"ifname", "eth0"}}}}};
   gc.merge_patch(kShaping);
   const auto run = call("GC", gc);
@@ -412,6 +417,56 @@ TEST_F(BandwidthTest, GcDeletesIfbsOfAttachmentsNotKept) {
 TEST_F(BandwidthTest, CheckNeedsSpecVersionWithCheck) {
   const auto run = call("CHECK", config(kShaping, "0.3.1"));
   EXPECT_EQ(run.exit_code, 1);
+}
+
+// As runtimes chain it: after ptp (with host-local), on the veth ptp made, from ptp's result.
+TEST_F(BandwidthTest, ChainedAfterPtp) {
+  const json ptp_conf = {{"cniVersion", "1.0.0"},
+                         {"name", "bwnet"},
+                         {"type", "ptp"},
+                         {"ipam",
+                          {{"type", "host-local"},
+                           {"dataDir", (temp_dir() / "ipam").string()},
+                           {"ranges", {{{{"subnet", "10.65.0.0/24"}}}}}}}};
+  const std::map<std::string, std::string> env = {{"CNI_IFNAME", "eth5"}};
+  const auto ptp = host_->run([&] {
+    return nsnet::testing::exec_plugin(
+        nsnet::testing::plugin_dir(), "ptp", "ADD",
+        {{"CNI_CONTAINERID", "ctr1"}, {"CNI_NETNS", netns_path_}, {"CNI_IFNAME", "eth5"}},
+        ptp_conf.dump());
+  });
+  ASSERT_EQ(ptp.exit_code, 0) << ptp.out;
+  json conf = {{"cniVersion", "1.0.0"},
+               {"name", "bwnet"},
+               {"type", "bandwidth"},
+               {"prevResult", ptp.json()}};
+  conf.merge_patch(kShaping);
+  const auto add = call("ADD", conf, env);
+  ASSERT_EQ(add.exit_code, 0) << add.out;
+  const auto result = add.json();
+  ASSERT_EQ(result.at("interfaces").size(), 3u);
+  EXPECT_EQ(result.at("ips"), ptp.json().at("ips"));
+  const auto hnl = host_nl();
+  const auto ptp_host = net::get_link(hnl, result["interfaces"][0].at("name").get<std::string>());
+  bool shaped = false;
+  for (const auto& q : net::list_qdiscs(hnl, ptp_host.index))
+    shaped = shaped || (q.parent == TC_H_ROOT && q.tbf && q.tbf->rate == 2'000'000u);
+  EXPECT_TRUE(shaped);
+  auto check_conf = conf;
+  check_conf["prevResult"] = result;
+  EXPECT_EQ(call("CHECK", check_conf, env).exit_code, 0);
+
+  // DEL in reverse order, as libcni runs a chain.
+  EXPECT_EQ(call("DEL", check_conf, env).exit_code, 0);
+  EXPECT_TRUE(ifbs().empty());
+  const auto ptp_del = host_->run([&] {
+    return nsnet::testing::exec_plugin(
+        nsnet::testing::plugin_dir(), "ptp", "DEL",
+        {{"CNI_CONTAINERID", "ctr1"}, {"CNI_NETNS", netns_path_}, {"CNI_IFNAME", "eth5"}},
+        ptp_conf.dump());
+  });
+  EXPECT_EQ(ptp_del.exit_code, 0) << ptp_del.out;
+  EXPECT_TRUE(configured_qdiscs().empty());
 }
 
 }  // namespace

@@ -8,12 +8,11 @@
 // reference's are 999, ours 7 for bad values), and DEL, after which ours also leaves the host
 // veth without our qdiscs.
 
+#include <gtest/gtest.h>
 #include <linux/pkt_sched.h>
 
 #include <filesystem>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "bandwidth_fixture.hpp"
 
@@ -48,13 +47,17 @@ class DifferentialBandwidthTest : public nsnet::testing::BandwidthFixture {
     for (const auto& f : net::list_filters(hnl, host.index, 0xffff0000)) {
       const auto target =
           f.redirect_ifindex > 0 ? net::find_link(hnl, f.redirect_ifindex) : std::nullopt;
-      state["filters"].push_back({{"kind", f.kind}, {"priority", f.priority},
+      state["filters"].push_back({{"kind", f.kind},
+                                  {"priority", f.priority},
                                   {"protocol", f.protocol},
                                   {"redirect", target ? role(target->name) : "none"}});
     }
     if (const auto ifb = ifb_name.empty() ? std::nullopt : net::find_link(hnl, ifb_name)) {
-      state["ifb"] = {{"kind", ifb->kind}, {"up", ifb->up}, {"mtu", ifb->mtu},
-                      {"name_length", ifb->name.size()}, {"prefix", ifb->name.substr(0, 3)}};
+      state["ifb"] = {{"kind", ifb->kind},
+                      {"up", ifb->up},
+                      {"mtu", ifb->mtu},
+                      {"name_length", ifb->name.size()},
+                      {"prefix", ifb->name.substr(0, 3)}};
     }
     return state;
   }
@@ -76,9 +79,9 @@ class DifferentialBandwidthTest : public nsnet::testing::BandwidthFixture {
   }
 
   void clear_host_veth() {
-    (void)nsnet::testing::run_in_netns(
-        *host_, "tc qdisc del dev " + host_veth_ + " root 2>/dev/null; tc qdisc del dev " +
-                    host_veth_ + " ingress 2>/dev/null; true");
+    (void)nsnet::testing::run_in_netns(*host_, "tc qdisc del dev " + host_veth_ +
+                                                   " root 2>/dev/null; tc qdisc del dev " +
+                                                   host_veth_ + " ingress 2>/dev/null; true");
   }
 
   // ADD through `dir`, the state it left, then DEL and what remains of the ifb.
@@ -98,7 +101,9 @@ class DifferentialBandwidthTest : public nsnet::testing::BandwidthFixture {
       return r;
     }
     const auto result = add.json();
-    const std::string ifb = result["interfaces"].size() == 3 ? result["interfaces"][2].at("name").get<std::string>() : "";
+    const std::string ifb = result["interfaces"].size() == 3
+                                ? result["interfaces"][2].at("name").get<std::string>()
+                                : "";
     r.result = normalized(result);
     r.state = snapshot(ifb);
     auto del_conf = conf;
@@ -112,12 +117,16 @@ class DifferentialBandwidthTest : public nsnet::testing::BandwidthFixture {
 
 TEST_F(DifferentialBandwidthTest, SameQdiscsFiltersIfbAndResult) {
   const json shapings[] = {
-      {{"ingressRate", 16'000'000}, {"ingressBurst", 160'000},
-       {"egressRate", 8'000'000}, {"egressBurst", 80'000}},
+      {{"ingressRate", 16'000'000},
+       {"ingressBurst", 160'000},
+       {"egressRate", 8'000'000},
+       {"egressBurst", 80'000}},
       {{"ingressRate", 123}, {"ingressBurst", 456}, {"egressRate", 123}, {"egressBurst", 456}},
       {{"egressRate", 1'000'000'000}, {"egressBurst", 8'000'000}},
-      {{"runtimeConfig", {{"bandwidth", {{"ingressRate", 24'000'000}, {"ingressBurst", 240'000}}}}}},
-      {{"ingressRate", 8'000'000}, {"ingressBurst", 80'000},
+      {{"runtimeConfig",
+        {{"bandwidth", {{"ingressRate", 24'000'000}, {"ingressBurst", 240'000}}}}}},
+      {{"ingressRate", 8'000'000},
+       {"ingressBurst", 80'000},
        {"runtimeConfig", {{"bandwidth", {{"egressRate", 24'000'000}, {"egressBurst", 240'000}}}}}},
   };
   for (const auto& shaping : shapings) {
@@ -157,12 +166,14 @@ TEST_F(DifferentialBandwidthTest, BothRefuseTheSameBadInputAndLeaveNothing) {
     std::printf("refused: reference code %d, ours %d (%s)\n", reference.result.value("code", 0),
                 ours.result.value("code", 0), ours.result.value("msg", "").c_str());
   }
-  const auto reference = call("ADD", not_veth, {{"CNI_IFNAME", "eth1"}}, nsnet::testing::kReferencePluginDir);
+  const auto reference =
+      call("ADD", not_veth, {{"CNI_IFNAME", "eth1"}}, nsnet::testing::kReferencePluginDir);
   const auto ours = call("ADD", not_veth, {{"CNI_IFNAME", "eth1"}});
   EXPECT_EQ(reference.exit_code, 1);
   EXPECT_EQ(ours.exit_code, 1);
   EXPECT_TRUE(snapshot("")["qdiscs"].empty());
-  std::printf("non-veth: reference %s\n           ours %s\n", reference.out.c_str(), ours.out.c_str());
+  std::printf("non-veth: reference %s\n           ours %s\n", reference.out.c_str(),
+              ours.out.c_str());
 }
 
 TEST_F(DifferentialBandwidthTest, ReferenceCheckAcceptsOurIngressTbf) {

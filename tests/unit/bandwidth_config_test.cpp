@@ -26,8 +26,8 @@ ErrorCode code_of(const json& conf) {
 }
 
 TEST(BandwidthConfigTest, StaticValues) {
-  const auto c = parse_config({{"ingressRate", 1000}, {"ingressBurst", 80},
-                               {"egressRate", 16}, {"egressBurst", 64}});
+  const auto c = parse_config(
+      {{"ingressRate", 1000}, {"ingressBurst", 80}, {"egressRate", 16}, {"egressBurst", 64}});
   EXPECT_EQ(c.ingress, (Shaping{1000, 80}));
   EXPECT_EQ(c.egress, (Shaping{16, 64}));
   EXPECT_TRUE(c.shaped());
@@ -45,7 +45,8 @@ TEST(BandwidthConfigTest, RuntimeConfigOnlyWithoutStaticKeys) {
   // Any static key, even a zero, means static values (the reference's precedence).
   const auto c = parse_config({{"ingressRate", 0}, {"runtimeConfig", runtime}});
   EXPECT_FALSE(c.shaped());
-  const auto s = parse_config({{"ingressRate", 80}, {"ingressBurst", 80}, {"runtimeConfig", runtime}});
+  const auto s =
+      parse_config({{"ingressRate", 80}, {"ingressBurst", 80}, {"runtimeConfig", runtime}});
   EXPECT_EQ(s.ingress, (Shaping{80, 80}));
   EXPECT_FALSE(s.egress.shaped());
 }
@@ -71,7 +72,8 @@ TEST(BandwidthConfigTest, Bounds) {
   EXPECT_EQ(code_of({{"ingressRate", 7}, {"ingressBurst", 800}}), ErrorCode::kInvalidNetworkConfig);
   EXPECT_EQ(code_of({{"ingressRate", 800}, {"ingressBurst", 7}}), ErrorCode::kInvalidNetworkConfig);
   // A bucket that takes longer to drain than the psched clock counts in 32 bits.
-  EXPECT_EQ(code_of({{"ingressRate", 8}, {"ingressBurst", 8'000}}), ErrorCode::kInvalidNetworkConfig);
+  EXPECT_EQ(code_of({{"ingressRate", 8}, {"ingressBurst", 8'000}}),
+            ErrorCode::kInvalidNetworkConfig);
   EXPECT_NO_THROW((void)parse_config({{"ingressRate", 8'000}, {"ingressBurst", 8'000}}));
 }
 

@@ -15,10 +15,9 @@
 #include <netlink/route/qdisc/tbf.h>
 #include <netlink/route/tc.h>
 #include <netlink/utils.h>
+#include <spdlog/spdlog.h>
 
 #include <cstring>
-
-#include <spdlog/spdlog.h>
 
 #include "netcore/base/error.hpp"
 #include "netlink_impl.hpp"
@@ -38,9 +37,9 @@ constexpr std::uint32_t kIngressHandle = 0xffff0000;  // "ffff:"
 
 int to_libnl_int(std::uint64_t value, const char* what, const std::string& operation) {
   if (value == 0 || value > kMaxTbfValue)
-    throw Error(ErrorCode::kInvalidNetworkConfig,
-                operation + ": " + what + " " + std::to_string(value) + " is not in 1.." +
-                    std::to_string(kMaxTbfValue));
+    throw Error(ErrorCode::kInvalidNetworkConfig, operation + ": " + what + " " +
+                                                      std::to_string(value) + " is not in 1.." +
+                                                      std::to_string(kMaxTbfValue));
   return static_cast<int>(value);
 }
 
@@ -136,8 +135,8 @@ void add_ingress_qdisc(const Netlink& nl, int ifindex) {
 }
 
 void add_redirect_filter(const Netlink& nl, int ifindex, int target_ifindex) {
-  const std::string operation = "add redirect filter from " + ifindex_text(ifindex) + " to " +
-                                ifindex_text(target_ifindex);
+  const std::string operation =
+      "add redirect filter from " + ifindex_text(ifindex) + " to " + ifindex_text(target_ifindex);
   spdlog::debug("{}", operation);
   ActPtr act(check_alloc(rtnl_act_alloc(), operation));
   check_nl(rtnl_tc_set_kind(TC_CAST(act.get()), "mirred"), operation);

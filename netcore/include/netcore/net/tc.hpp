@@ -9,9 +9,9 @@
 // as thread-safe as that socket: one socket from one thread at a time.
 //
 // Errors: NetlinkError (kInternal, nl_error() = NLE_*) for what the kernel refuses: NLE_NODEV
-// for a missing link, NLE_EXIST when the qdisc or filter is already there. Error(kInternal)
-// when the kernel's psched clock cannot be read, or for values libnl 3.7 cannot carry (above
-// INT32_MAX; the callers validate their configuration against kMaxTbfValue first).
+// for a missing link, NLE_EXIST when the qdisc or filter is already there.
+// Error(kInvalidNetworkConfig) for a tbf value of 0 or one libnl 3.7 cannot carry (above
+// kMaxTbfValue: it passes them as int); callers validate their configuration first.
 
 #include <cstdint>
 #include <optional>
@@ -34,22 +34,22 @@ struct TbfSpec {
 
 // A tbf as the kernel reports it (TCA_TBF_PARMS, TCA_TBF_RATE64).
 struct TbfInfo {
-  std::uint64_t rate = 0;     // bytes per second
-  std::uint32_t buffer = 0;   // the bucket, in psched ticks (what the kernel stores)
-  std::uint32_t limit = 0;    // bytes
+  std::uint64_t rate = 0;    // bytes per second
+  std::uint32_t buffer = 0;  // the bucket, in psched ticks (what the kernel stores)
+  std::uint32_t limit = 0;   // bytes
   friend bool operator==(const TbfInfo&, const TbfInfo&) = default;
 };
 
 struct QdiscInfo {
   int ifindex = 0;
-  std::uint32_t handle = 0;  // major:minor as one number (0x00010000 = "1:")
-  std::uint32_t parent = 0;  // TC_H_ROOT, TC_H_INGRESS or a class
-  std::string kind;          // "tbf", "ingress", "noqueue", "pfifo_fast", ...
+  std::uint32_t handle = 0;    // major:minor as one number (0x00010000 = "1:")
+  std::uint32_t parent = 0;    // TC_H_ROOT, TC_H_INGRESS or a class
+  std::string kind;            // "tbf", "ingress", "noqueue", "pfifo_fast", ...
   std::optional<TbfInfo> tbf;  // set when kind == "tbf"
 };
 
 struct FilterInfo {
-  std::string kind;           // "u32", ...
+  std::string kind;  // "u32", ...
   std::uint32_t priority = 0;
   std::uint16_t protocol = 0;  // host byte order (ETH_P_ALL = 3)
   // The ifindex a mirred egress-redirect action of the filter sends packets to; 0 = none.
