@@ -9,6 +9,7 @@
 
 #include <netcore/cni/skel.hpp>
 
+#include "bandwidth/bandwidth.hpp"
 #include "bridge/bridge.hpp"
 #include "firewall/firewall.hpp"
 #include "host-local/host_local.hpp"
@@ -26,6 +27,7 @@ struct Entry {
 };
 
 constexpr Entry kPlugins[] = {
+    {"bandwidth", plugins::bandwidth::spec},
     {"bridge", plugins::bridge::spec},
     {"firewall", plugins::firewall::spec},
     {"host-local", plugins::host_local::spec},

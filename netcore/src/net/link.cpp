@@ -47,6 +47,7 @@ LinkInfo to_link_info(rtnl_link* link) {
   info.link_index = rtnl_link_get_link(link);
   info.operstate = rtnl_link_get_operstate(link);
   info.txqlen = rtnl_link_get_txqlen(link);
+  if (const char* alias = rtnl_link_get_ifalias(link)) info.alias = alias;
   return info;
 }
 
@@ -272,6 +273,14 @@ void set_promisc(const Netlink& nl, int index, bool on) {
                   rtnl_link_unset_flags(c, IFF_PROMISC);
                 }
               });
+}
+
+void set_alias(const Netlink& nl, int index, const std::string& alias) {
+  if (alias.size() > IFALIASZ - 1)
+    throw Error(ErrorCode::kInvalidNetworkConfig,
+                "set alias of " + ifindex_text(index) + ": longer than 255 bytes");
+  change_link(nl, index, "set alias of " + ifindex_text(index),
+              [&](rtnl_link* c) { rtnl_link_set_ifalias(c, alias.c_str()); });
 }
 
 void rename_link(const Netlink& nl, int index, const std::string& new_name) {

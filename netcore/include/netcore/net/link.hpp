@@ -45,6 +45,9 @@ struct LinkInfo {
   std::uint8_t operstate = 0;  // IF_OPER_* (IF_OPER_UP, IF_OPER_DOWN, IF_OPER_UNKNOWN, ...)
   unsigned flags = 0;          // IFF_* as in ifinfomsg
   unsigned txqlen = 0;
+  // IFLA_IFALIAS (`ip link set X alias TEXT`); empty when none. Lets a plugin find links it made
+  // without its config (GC).
+  std::string alias;
 };
 
 // Throws Error(kInvalidNetworkConfig, "invalid link name \"NAME\"") unless the kernel would
@@ -106,6 +109,8 @@ void set_down(const Netlink& nl, int index);
 void set_mtu(const Netlink& nl, int index, unsigned mtu);
 void set_mac(const Netlink& nl, int index, const MacAddress& mac);
 void set_promisc(const Netlink& nl, int index, bool on);
+// IFLA_IFALIAS, at most 255 bytes (Error(kInvalidNetworkConfig) beyond).
+void set_alias(const Netlink& nl, int index, const std::string& alias);
 // NLE_EXIST if the name is taken; kernels before 6.x also refuse to rename an up link (NLE_BUSY).
 // Throws Error(kInvalidNetworkConfig) for an invalid new name.
 void rename_link(const Netlink& nl, int index, const std::string& new_name);
