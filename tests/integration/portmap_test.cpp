@@ -186,6 +186,18 @@ TEST_F(PortmapTest, PublishesTcpToOutsideHostLocalhostAndHairpin) {
   EXPECT_EQ(check.exit_code, 0) << check.out;
 }
 
+TEST_F(PortmapTest, WithoutMappingsPassesThroughAndTouchesNothing) {
+  json conf = config({});
+  conf.erase("runtimeConfig");
+  const auto add = call("ADD", conf);
+  ASSERT_EQ(add.exit_code, 0) << add.out;
+  EXPECT_EQ(add.json(), prev_result());
+  EXPECT_EQ(run_in_netns(*host_, "nft list tables").find("nsnet_portmap"), std::string::npos);
+  EXPECT_EQ(call("CHECK", conf).exit_code, 0);
+  json status = {{"cniVersion", "1.1.0"}, {"name", "pmnet"}, {"type", "portmap"}};
+  EXPECT_EQ(call("STATUS", status).exit_code, 0);
+}
+
 TEST_F(PortmapTest, DelWithoutPortMappingsRemovesEverything) {
   const auto servers = serve();
   ASSERT_EQ(call("ADD", config({tcp(8080, 80), tcp(9090, 80, {{"hostIP", "192.168.77.1"}})}))
