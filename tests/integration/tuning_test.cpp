@@ -372,3 +372,21 @@ TEST_F(TuningTest, GcRemovesOnlyThisNetworksStaleBackups) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(TuningTest, ResultCarriesTheNewMtuWherePrevResultHadOne) {
+  auto conf = config({{"mtu", 1400}});
+  conf["cniVersion"] = "1.1.0";
+  conf["prevResult"]["cniVersion"] = "1.1.0";
+  conf["prevResult"]["interfaces"][0]["mtu"] = 1500;
+  const auto add = call("ADD", conf);
+  ASSERT_EQ(add.exit_code, 0) << add.out;
+  auto expected = conf["prevResult"];
+  expected["interfaces"][0]["mtu"] = 1400;
+  EXPECT_EQ(add.json(), expected);
+  EXPECT_EQ(call("DEL", conf).exit_code, 0);
+  EXPECT_EQ(state().mtu, 1500u);
+}
+
+}  // namespace
