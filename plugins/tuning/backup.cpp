@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-
 #include <netcore/base/error.hpp>
 #include <netcore/base/file.hpp>
 #include <netcore/cni/json.hpp>
@@ -19,10 +18,8 @@ json Backup::to_json() const {
   if (mtu) j["mtu"] = *mtu;
   if (allmulti) j["allmulti"] = *allmulti;
   if (txqlen) j["txQLen"] = *txqlen;
-  j["nsnet"] = {{"network", network},
-                {"containerID", container_id},
-                {"ifname", ifname},
-                {"sysctl", sysctls}};
+  j["nsnet"] = {
+      {"network", network}, {"containerID", container_id}, {"ifname", ifname}, {"sysctl", sysctls}};
   return j;
 }
 

@@ -2,15 +2,13 @@
 
 #include <algorithm>
 #include <map>
-#include <regex>
-#include <set>
-
-#include <nlohmann/json.hpp>
-
 #include <netcore/base/error.hpp>
 #include <netcore/base/file.hpp>
 #include <netcore/cni/json.hpp>
 #include <netcore/net/sysctl.hpp>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
 
 namespace plugins::tuning {
 namespace cni = netcore::cni;
@@ -90,14 +88,16 @@ void reject_duplicate_sysctls(const std::string& text) {
 }
 
 // Copies the string entries of a sysctl object into `out` (later calls override earlier keys).
-void read_sysctls(const json& object, const std::string& path, std::map<std::string, std::string>& out) {
+void read_sysctls(const json& object, const std::string& path,
+                  std::map<std::string, std::string>& out) {
   if (object.is_null()) return;
   if (!object.is_object())
     throw netcore::Error(netcore::ErrorCode::kDecodingFailure,
                          path + ": must be an object of strings, not " + object.type_name());
   for (const auto& item : object.items()) {
     const std::string& name = item.key();
-    out[name] = cni::at_json_path(path, [&] { return cni::required_field<std::string>(object, name); });
+    out[name] =
+        cni::at_json_path(path, [&] { return cni::required_field<std::string>(object, name); });
   }
 }
 

@@ -1,15 +1,12 @@
 #include "tuning.hpp"
 
 #include <net/if.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <map>
-#include <sstream>
-
-#include <spdlog/spdlog.h>
-
 #include <netcore/base/error.hpp>
 #include <netcore/base/file.hpp>
 #include <netcore/base/undo.hpp>
@@ -17,6 +14,7 @@
 #include <netcore/net/netlink.hpp>
 #include <netcore/net/netns.hpp>
 #include <netcore/net/sysctl.hpp>
+#include <sstream>
 
 #include "backup.hpp"
 #include "config.hpp"
@@ -171,7 +169,8 @@ netcore::ErrorList restore(const Backup& backup, const std::string& ifname) {
 
 void remove_backup(const fs::path& path) {
   std::error_code ec;
-  if (!fs::remove(path, ec) && ec) throw netcore::SysError("remove backup " + path.string(), ec.value());
+  if (!fs::remove(path, ec) && ec)
+    throw netcore::SysError("remove backup " + path.string(), ec.value());
 }
 
 // Multi-value sysctls read back with tabs ("32768\t60999") where a config may have spaces.
@@ -194,8 +193,8 @@ void check_in_netns(const cni::CmdArgs& args, const Config& config) {
   const auto link = get_container_link(nl, args.ifname);
   const auto differs = [&](const std::string& what, const std::string& current,
                            const std::string& configured) {
-    return Error(ErrorCode::kInternal, "tuning: " + what + " of " + args.ifname + " is " +
-                                           current + ", configured " + configured);
+    return Error(ErrorCode::kInternal, "tuning: " + what + " of " + args.ifname + " is " + current +
+                                           ", configured " + configured);
   };
   const auto on_off = [](bool on) { return std::string(on ? "on" : "off"); };
   if (config.mac && link.mac != *config.mac)

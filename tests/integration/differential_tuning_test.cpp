@@ -6,13 +6,13 @@
 // purpose: the reference never restores them). Backups are checked for compatibility both ways:
 // an ADD by one plugin and a DEL by the other restore the link and remove the file.
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "integration/tuning_fixture.hpp"
 
@@ -47,7 +47,8 @@ class DifferentialTuningTest : public nsnet::testing::TuningFixture {
     make_link(kIfname);
   }
 
-  Outcome run(const fs::path& dir, const json& extra, const std::map<std::string, std::string>& env) {
+  Outcome run(const fs::path& dir, const json& extra,
+              const std::map<std::string, std::string>& env) {
     Outcome o;
     o.before = state(kSysctls);
     const auto conf = config(extra);
@@ -140,16 +141,16 @@ TEST_F(DifferentialTuningTest, RuntimeConfigMacOverCniArgsMac) {
 }
 
 TEST_F(DifferentialTuningTest, BothRefuseTheSameBadInput) {
-  for (const json& extra : {json{{"sysctl", {{"kernel.panic", "1"}}}},
-                            json{{"mac", "c2:b0:57:49:47"}},
-                            json{{"prevResult", nullptr}, {"mtu", 1400}}}) {
+  for (const json& extra :
+       {json{{"sysctl", {{"kernel.panic", "1"}}}}, json{{"mac", "c2:b0:57:49:47"}},
+        json{{"prevResult", nullptr}, {"mtu", 1400}}}) {
     SCOPED_TRACE(extra.dump());
     const auto ours = call("ADD", config(extra));
     const auto ref = call("ADD", config(extra), {}, kReferencePluginDir);
     EXPECT_EQ(ours.exit_code, 1);
     EXPECT_EQ(ref.exit_code, 1);
-    std::cout << "NOTE: code nsnet " << ours.json()["code"] << ", reference "
-              << ref.json()["code"] << " for " << extra.dump() << "\n";
+    std::cout << "NOTE: code nsnet " << ours.json()["code"] << ", reference " << ref.json()["code"]
+              << " for " << extra.dump() << "\n";
   }
 }
 
@@ -158,10 +159,11 @@ TEST_F(DifferentialTuningTest, BothRefuseTheSameBadInput) {
 TEST_F(DifferentialTuningTest, BackupsAreReadByTheOtherPlugin) {
   // No txQLen: Debian's 1.1.1 neither sets nor restores it (the reference's current "txQLen"
   // backup key is the one nsnet writes).
-  const json extra = {{"mac", "0a:00:00:00:00:06"}, {"mtu", 1280}, {"promisc", true},
-                      {"allmulti", true}};
-  const std::pair<fs::path, fs::path> orders[] = {{nsnet::testing::plugin_dir(), kReferencePluginDir},
-                                                  {kReferencePluginDir, nsnet::testing::plugin_dir()}};
+  const json extra = {
+      {"mac", "0a:00:00:00:00:06"}, {"mtu", 1280}, {"promisc", true}, {"allmulti", true}};
+  const std::pair<fs::path, fs::path> orders[] = {
+      {nsnet::testing::plugin_dir(), kReferencePluginDir},
+      {kReferencePluginDir, nsnet::testing::plugin_dir()}};
   for (const auto& [adder, deleter] : orders) {
     SCOPED_TRACE(adder.string() + " then " + deleter.string());
     fresh_container("tx");

@@ -4,6 +4,7 @@
 // /run/netns) holding the interface a previous plugin of the chain made, a veth whose peer is in
 // the test's host namespace, and the prevResult that plugin would have returned.
 
+#include <gtest/gtest.h>
 #include <net/if.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -13,11 +14,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "netcore/net/link.hpp"
 #include "netcore/net/netlink.hpp"
@@ -68,7 +67,8 @@ class TuningFixture : public SandboxTest {
   void make_link(const std::string& name) {
     const auto nl = ctr_nl();
     const auto link = netcore::net::create_veth(
-        nl, {.name = name, .peer_name = unique_name("h" + std::to_string(links_made_++)),
+        nl, {.name = name,
+             .peer_name = unique_name("h" + std::to_string(links_made_++)),
              .peer_netns = &*host_});
     netcore::net::set_up(nl, link.index);
   }
