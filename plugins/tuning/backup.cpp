@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+
 #include <netcore/base/error.hpp>
 #include <netcore/base/file.hpp>
 #include <netcore/cni/json.hpp>

@@ -2,9 +2,10 @@
 
 #include <filesystem>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 // What tuning changed and the values it found before, kept from ADD to DEL in
 // <dataDir>/<containerID>_<ifname>.json (mode 0600, directory 0700).

@@ -2,13 +2,15 @@
 
 #include <algorithm>
 #include <map>
+#include <regex>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
 #include <netcore/base/error.hpp>
 #include <netcore/base/file.hpp>
 #include <netcore/cni/json.hpp>
 #include <netcore/net/sysctl.hpp>
-#include <nlohmann/json.hpp>
-#include <regex>
-#include <set>
 
 namespace plugins::tuning {
 namespace cni = netcore::cni;

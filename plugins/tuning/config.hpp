@@ -1,12 +1,13 @@
 #pragma once
 
 #include <filesystem>
-#include <netcore/cni/cmd_args.hpp>
-#include <netcore/net/ip.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <netcore/cni/cmd_args.hpp>
+#include <netcore/net/ip.hpp>
 
 // The tuning plugin's network configuration: the reference tuning plugin's keys (sysctl, mac,
 // mtu, promisc, allmulti, txQLen, dataDir), the same keys under args.cni, runtimeConfig.mac and

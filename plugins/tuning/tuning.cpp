@@ -1,12 +1,15 @@
 #include "tuning.hpp"
 
 #include <net/if.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <map>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
 #include <netcore/base/error.hpp>
 #include <netcore/base/file.hpp>
 #include <netcore/base/undo.hpp>
@@ -14,7 +17,6 @@
 #include <netcore/net/netlink.hpp>
 #include <netcore/net/netns.hpp>
 #include <netcore/net/sysctl.hpp>
-#include <sstream>
 
 #include "backup.hpp"
 #include "config.hpp"

@@ -6,13 +6,13 @@
 // purpose: the reference never restores them). Backups are checked for compatibility both ways:
 // an ADD by one plugin and a DEL by the other restore the link and remove the file.
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "integration/tuning_fixture.hpp"
 

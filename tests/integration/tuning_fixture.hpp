@@ -4,7 +4,6 @@
 // /run/netns) holding the interface a previous plugin of the chain made, a veth whose peer is in
 // the test's host namespace, and the prevResult that plugin would have returned.
 
-#include <gtest/gtest.h>
 #include <net/if.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -14,9 +13,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "netcore/net/link.hpp"
 #include "netcore/net/netlink.hpp"

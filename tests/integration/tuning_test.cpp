@@ -3,11 +3,12 @@
 // runtimeConfig and CNI_ARGS, the allowlist, CHECK, GC, DEL without context, a chain with two
 // tuning plugins, rollback of a failed ADD, and bad input refused with nothing changed.
 
-#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
+
+#include <gtest/gtest.h>
 
 #include "integration/tuning_fixture.hpp"
 #include "netcore/net/link.hpp"
