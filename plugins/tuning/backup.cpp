@@ -19,10 +19,8 @@ json Backup::to_json() const {
   if (mtu) j["mtu"] = *mtu;
   if (allmulti) j["allmulti"] = *allmulti;
   if (txqlen) j["txQLen"] = *txqlen;
-  j["nsnet"] = {{"network", network},
-                {"containerID", container_id},
-                {"ifname", ifname},
-                {"sysctl", sysctls}};
+  j["nsnet"] = {
+      {"network", network}, {"containerID", container_id}, {"ifname", ifname}, {"sysctl", sysctls}};
   return j;
 }
 
@@ -43,8 +41,11 @@ Backup Backup::from_json(const json& j) {
       b.container_id = cni::optional_field<std::string>(*own, "containerID").value_or("");
       b.ifname = cni::optional_field<std::string>(*own, "ifname").value_or("");
       if (const auto s = own->find("sysctl"); s != own->end() && s->is_object()) {
-        for (const auto& [key, value] : s->items())
-          b.sysctls[key] = cni::detail::get_field_value<std::string>(value, "sysctl." + key);
+        for (const auto& item : s->items()) {
+          const std::string& key = item.key();
+          b.sysctls[key] = cni::at_json_path(
+              "sysctl", [&] { return cni::required_field<std::string>(*s, key); });
+        }
       }
       return 0;
     });

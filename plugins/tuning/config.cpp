@@ -90,13 +90,17 @@ void reject_duplicate_sysctls(const std::string& text) {
 }
 
 // Copies the string entries of a sysctl object into `out` (later calls override earlier keys).
-void read_sysctls(const json& object, const std::string& path, std::map<std::string, std::string>& out) {
+void read_sysctls(const json& object, const std::string& path,
+                  std::map<std::string, std::string>& out) {
   if (object.is_null()) return;
   if (!object.is_object())
     throw netcore::Error(netcore::ErrorCode::kDecodingFailure,
                          path + ": must be an object of strings, not " + object.type_name());
-  for (const auto& [name, value] : object.items())
-    out[name] = cni::detail::get_field_value<std::string>(value, path + "." + name);
+  for (const auto& item : object.items()) {
+    const std::string& name = item.key();
+    out[name] =
+        cni::at_json_path(path, [&] { return cni::required_field<std::string>(object, name); });
+  }
 }
 
 net::MacAddress parse_mac(const std::string& text, const std::string& key) {

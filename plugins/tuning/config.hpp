@@ -32,8 +32,8 @@ struct Config {
   std::vector<SysctlSetting> sysctls;  // ordered by name
   std::optional<netcore::net::MacAddress> mac;
   std::optional<unsigned> mtu;
-  std::optional<bool> promisc;   // true turns promiscuous mode on, false off; absent leaves it
-  std::optional<bool> allmulti;  // likewise for all-multicast mode
+  std::optional<bool> promisc;     // true turns promiscuous mode on, false off; absent leaves it
+  std::optional<bool> allmulti;    // likewise for all-multicast mode
   std::optional<unsigned> txqlen;  // txQLen
   std::filesystem::path data_dir = kDefaultDataDir;
 
@@ -56,7 +56,7 @@ struct Config {
 //   kDecodingFailure (6)       a key of the wrong JSON type
 //   kInvalidNetworkConfig (7)  a sysctl key outside /proc/sys/net or given twice in one object;
 //                              a bad MAC (unparsable, multicast or all zero); mtu outside
-//                              68-65535; txQLen above 2^32-1
+//                              68-65535 (a negative mtu or txQLen, or one above 2^32-1, is 6)
 [[nodiscard]] Config parse_config(const netcore::cni::CmdArgs& args);
 
 // Only "dataDir": what DEL and GC need, so that neither fails on a config ADD would refuse.

@@ -171,7 +171,8 @@ netcore::ErrorList restore(const Backup& backup, const std::string& ifname) {
 
 void remove_backup(const fs::path& path) {
   std::error_code ec;
-  if (!fs::remove(path, ec) && ec) throw netcore::SysError("remove backup " + path.string(), ec.value());
+  if (!fs::remove(path, ec) && ec)
+    throw netcore::SysError("remove backup " + path.string(), ec.value());
 }
 
 // Multi-value sysctls read back with tabs ("32768\t60999") where a config may have spaces.
@@ -194,8 +195,8 @@ void check_in_netns(const cni::CmdArgs& args, const Config& config) {
   const auto link = get_container_link(nl, args.ifname);
   const auto differs = [&](const std::string& what, const std::string& current,
                            const std::string& configured) {
-    return Error(ErrorCode::kInternal, "tuning: " + what + " of " + args.ifname + " is " +
-                                           current + ", configured " + configured);
+    return Error(ErrorCode::kInternal, "tuning: " + what + " of " + args.ifname + " is " + current +
+                                           ", configured " + configured);
   };
   const auto on_off = [](bool on) { return std::string(on ? "on" : "off"); };
   if (config.mac && link.mac != *config.mac)

@@ -68,7 +68,8 @@ class TuningFixture : public SandboxTest {
   void make_link(const std::string& name) {
     const auto nl = ctr_nl();
     const auto link = netcore::net::create_veth(
-        nl, {.name = name, .peer_name = unique_name("h" + std::to_string(name.size())),
+        nl, {.name = name,
+             .peer_name = unique_name("h" + std::to_string(links_made_++)),
              .peer_netns = &*host_});
     netcore::net::set_up(nl, link.index);
   }
@@ -129,6 +130,7 @@ class TuningFixture : public SandboxTest {
   std::string netns_name_;
   std::string netns_path_;
   std::filesystem::path data_dir_;
+  int links_made_ = 0;  // host-side peers need distinct names
 };
 
 // Makes /etc writable for this test process only: an overlay (upper layer on the sandbox's

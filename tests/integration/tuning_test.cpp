@@ -156,9 +156,10 @@ TEST_F(TuningTest, ArgsRuntimeConfigAndCniArgsAreApplied) {
 
   // CNI_ARGS MAC alone.
   const auto plain = config();
-  ASSERT_EQ(call("ADD", plain, {{"CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAME=p;MAC=0a:00:00:00:00:04"}})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      call("ADD", plain, {{"CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAME=p;MAC=0a:00:00:00:00:04"}})
+          .exit_code,
+      0);
   EXPECT_EQ(state().mac, "0a:00:00:00:00:04");
   EXPECT_EQ(call("DEL", plain).exit_code, 0);
   EXPECT_EQ(state(kSysctls), before);
@@ -184,9 +185,8 @@ TEST_F(TuningTest, AllowlistAcceptsMatchingKeysAndRefusesOthers) {
   etc.write_allowlist("^net\\.core\\.somaxconn$\n^net\\.ipv4\\.conf\\.IFNAME\\.[a-z_]+$\n");
   const TunedState before = state(kSysctls);
 
-  const auto allowed = config({{"sysctl",
-                                {{"net.core.somaxconn", "600"},
-                                 {"net.ipv4.conf.IFNAME.arp_filter", "1"}}}});
+  const auto allowed = config(
+      {{"sysctl", {{"net.core.somaxconn", "600"}, {"net.ipv4.conf.IFNAME.arp_filter", "1"}}}});
   const auto add = call("ADD", allowed);
   ASSERT_EQ(add.exit_code, 0) << add.out;
   EXPECT_EQ(state(kSysctls).sysctls.at("net/core/somaxconn"), "600");
@@ -194,10 +194,9 @@ TEST_F(TuningTest, AllowlistAcceptsMatchingKeysAndRefusesOthers) {
   EXPECT_EQ(state(kSysctls), before);
 
   // One refused key refuses the whole ADD, before anything changes.
-  const auto refused = config({{"mtu", 1400},
-                               {"sysctl",
-                                {{"net.core.somaxconn", "600"},
-                                 {"net.ipv4.ping_group_range", "0 1"}}}});
+  const auto refused =
+      config({{"mtu", 1400},
+              {"sysctl", {{"net.core.somaxconn", "600"}, {"net.ipv4.ping_group_range", "0 1"}}}});
   const auto bad = call("ADD", refused);
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_EQ(bad.json()["code"], 7);
@@ -241,11 +240,9 @@ TEST_F(TuningTest, BadInputIsRefusedWithItsCodeAndChangesNothing) {
   text.insert(text.size() - 1,
               R"(,"sysctl":{"net.core.somaxconn":"501","net.core.somaxconn":"502"})");
   const auto dup = host_->run([&] {
-    return nsnet::testing::exec_plugin(nsnet::testing::plugin_dir(), "tuning", "ADD",
-                                       {{"CNI_CONTAINERID", "ctr1"},
-                                        {"CNI_NETNS", netns_path_},
-                                        {"CNI_IFNAME", kIfname}},
-                                       text);
+    return nsnet::testing::exec_plugin(
+        nsnet::testing::plugin_dir(), "tuning", "ADD",
+        {{"CNI_CONTAINERID", "ctr1"}, {"CNI_NETNS", netns_path_}, {"CNI_IFNAME", kIfname}}, text);
   });
   EXPECT_EQ(dup.exit_code, 1);
   EXPECT_EQ(dup.json()["code"], 7) << dup.out;
@@ -256,10 +253,9 @@ TEST_F(TuningTest, BadInputIsRefusedWithItsCodeAndChangesNothing) {
 TEST_F(TuningTest, FailedAddPutsEverythingBack) {
   const TunedState before = state(kSysctls);
   // Sysctls go in name order: somaxconn is written, then the missing key fails.
-  const auto conf = config({{"mac", "0a:00:00:00:00:09"},
-                            {"sysctl",
-                             {{"net.core.somaxconn", "42"},
-                              {"net.ipv4.conf.IFNAME.no_such_sysctl", "1"}}}});
+  const auto conf = config(
+      {{"mac", "0a:00:00:00:00:09"},
+       {"sysctl", {{"net.core.somaxconn", "42"}, {"net.ipv4.conf.IFNAME.no_such_sysctl", "1"}}}});
   const auto add = call("ADD", conf);
   EXPECT_EQ(add.exit_code, 1);
   EXPECT_NE(add.out.find("no_such_sysctl"), std::string::npos) << add.out;
@@ -269,8 +265,8 @@ TEST_F(TuningTest, FailedAddPutsEverythingBack) {
   // A link change the kernel refuses (a macvlan's MTU above its lower device's) after the MAC
   // changed: the MAC goes back too.
   (void)nsnet::testing::run_in_netns(*container_,
-                               "ip link add low0 mtu 1500 type veth peer name low1 && "
-                               "ip link add mv0 link low0 type macvlan mode bridge");
+                                     "ip link add low0 mtu 1500 type veth peer name low1 && "
+                                     "ip link add mv0 link low0 type macvlan mode bridge");
   const auto mv_before = state({}, "mv0");
   const auto mv_conf = config({{"mac", "0a:00:00:00:00:0a"}, {"mtu", 9000}}, "mv0");
   const auto mv = call("ADD", mv_conf, {{"CNI_IFNAME", "mv0"}});
@@ -316,8 +312,8 @@ TEST_F(TuningTest, DelWithTheLinkGoneRestoresSysctlsAndDropsTheBackup) {
 TEST_F(TuningTest, TwoTuningPluginsInOneChainRestoreTheOriginals) {
   const TunedState before = state(kSysctls);
   const auto first = config({{"mtu", 1400}, {"sysctl", {{"net.core.somaxconn", "11"}}}});
-  const auto second = config({{"mtu", 1300}, {"mac", "0a:00:00:00:00:05"},
-                              {"sysctl", {{"net.core.somaxconn", "12"}}}});
+  const auto second = config(
+      {{"mtu", 1300}, {"mac", "0a:00:00:00:00:05"}, {"sysctl", {{"net.core.somaxconn", "12"}}}});
   ASSERT_EQ(call("ADD", first).exit_code, 0);
   ASSERT_EQ(call("ADD", second).exit_code, 0);
   EXPECT_EQ(state().mtu, 1300u);
@@ -361,14 +357,31 @@ TEST_F(TuningTest, GcRemovesOnlyThisNetworksStaleBackups) {
   gc.erase("prevResult");
   gc["cni.dev/valid-attachments"] = {{{"containerID", "live"}, {"ifname", "eth0"}}};
   const auto run = host_->run([&] {
-    return nsnet::testing::exec_plugin(nsnet::testing::plugin_dir(), "tuning", "GC", {},
-                                       gc.dump());
+    return nsnet::testing::exec_plugin(nsnet::testing::plugin_dir(), "tuning", "GC", {}, gc.dump());
   });
   EXPECT_EQ(run.exit_code, 0) << run.out;
   EXPECT_TRUE(fs::exists(backup_file("live")));
   EXPECT_FALSE(fs::exists(backup_file("stale")));
   EXPECT_TRUE(fs::exists(backup_file("elsewhere")));
   EXPECT_TRUE(fs::exists(backup_file("reference")));
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(TuningTest, ResultCarriesTheNewMtuWherePrevResultHadOne) {
+  auto conf = config({{"mtu", 1400}});
+  conf["cniVersion"] = "1.1.0";
+  conf["prevResult"]["cniVersion"] = "1.1.0";
+  conf["prevResult"]["interfaces"][0]["mtu"] = 1500;
+  const auto add = call("ADD", conf);
+  ASSERT_EQ(add.exit_code, 0) << add.out;
+  auto expected = conf["prevResult"];
+  expected["interfaces"][0]["mtu"] = 1400;
+  EXPECT_EQ(add.json(), expected);
+  EXPECT_EQ(call("DEL", conf).exit_code, 0);
+  EXPECT_EQ(state().mtu, 1500u);
 }
 
 }  // namespace

@@ -23,8 +23,11 @@ using nsnet::testing::error_of;
 
 CmdArgs args_of(const std::string& stdin_text, const std::string& cni_args = "",
                 const std::string& ifname = "eth0") {
-  Environment env{{"CNI_COMMAND", "ADD"},  {"CNI_CONTAINERID", "c1"}, {"CNI_NETNS", "/run/netns/x"},
-                  {"CNI_IFNAME", ifname},  {"CNI_PATH", "/opt/cni/bin"}};
+  Environment env{{"CNI_COMMAND", "ADD"},
+                  {"CNI_CONTAINERID", "c1"},
+                  {"CNI_NETNS", "/run/netns/x"},
+                  {"CNI_IFNAME", ifname},
+                  {"CNI_PATH", "/opt/cni/bin"}};
   if (!cni_args.empty()) env["CNI_ARGS"] = cni_args;
   std::istringstream in(stdin_text);
   return CmdArgs::parse(env, in);
@@ -67,9 +70,7 @@ TEST(TuningConfigTest, ReadsEveryLinkAttribute) {
   EXPECT_TRUE(c.changes_link());
 }
 
-TEST(TuningConfigTest, MtuZeroMeansUnsetAsInTheReference) {
-  EXPECT_FALSE(parse({{"mtu", 0}}).mtu);
-}
+TEST(TuningConfigTest, MtuZeroMeansUnsetAsInTheReference) { EXPECT_FALSE(parse({{"mtu", 0}}).mtu); }
 
 TEST(TuningConfigTest, ArgsCniOverrideTopLevelValues) {
   const Config c = parse({{"mtu", 1400},
@@ -154,7 +155,8 @@ TEST(TuningConfigTest, DuplicateSysctlKeysAreRefused) {
 
 TEST(TuningConfigTest, BadValuesAreRefusedWithTheirCode) {
   EXPECT_EQ(code_of({{"mac", "not-a-mac"}}), ErrorCode::kInvalidNetworkConfig);
-  EXPECT_EQ(code_of({{"mac", "01:00:5e:00:00:01"}}), ErrorCode::kInvalidNetworkConfig);  // multicast
+  EXPECT_EQ(code_of({{"mac", "01:00:5e:00:00:01"}}),
+            ErrorCode::kInvalidNetworkConfig);  // multicast
   EXPECT_EQ(code_of({{"mac", "00:00:00:00:00:00"}}), ErrorCode::kInvalidNetworkConfig);
   EXPECT_EQ(code_of({{"mtu", 67}}), ErrorCode::kInvalidNetworkConfig);
   EXPECT_EQ(code_of({{"mtu", 65536}}), ErrorCode::kInvalidNetworkConfig);
@@ -186,8 +188,9 @@ TEST(TuningConfigTest, AllowlistMatchesAnyPartOfTheNameAsWritten) {
   const std::string allowlist = "\n  ^net\\.ipv4\\.conf\\.IFNAME\\.[a-z_]*$  \n\nsomaxconn\n";
   EXPECT_NO_THROW(check_allowlist(sysctls({"net.ipv4.conf.IFNAME.arp_filter"}), allowlist, "f"));
   EXPECT_NO_THROW(check_allowlist(sysctls({"net.core.somaxconn"}), allowlist, "f"));
-  const auto e = error_of(
-      [&] { check_allowlist(sysctls({"net.core.somaxconn", "net.ipv4.ip_forward"}), allowlist, "f"); });
+  const auto e = error_of([&] {
+    check_allowlist(sysctls({"net.core.somaxconn", "net.ipv4.ip_forward"}), allowlist, "f");
+  });
   EXPECT_EQ(e.code(), ErrorCode::kInvalidNetworkConfig);
   EXPECT_NE(e.msg().find("net.ipv4.ip_forward"), std::string::npos) << e.msg();
   // An empty allowlist allows nothing; no sysctls need nothing.
