@@ -10,10 +10,13 @@
 #include <netcore/cni/skel.hpp>
 
 #include "bridge/bridge.hpp"
+#include "host-device/host_device.hpp"
 #include "host-local/host_local.hpp"
 #include "loopback/loopback.hpp"
+#include "macvlan/macvlan.hpp"
 #include "ptp/ptp.hpp"
 #include "static/static_ipam.hpp"
+#include "tap/tap.hpp"
 
 namespace {
 
@@ -24,10 +27,13 @@ struct Entry {
 
 constexpr Entry kPlugins[] = {
     {"bridge", plugins::bridge::spec},
+    {"host-device", plugins::host_device::spec},
     {"host-local", plugins::host_local::spec},
     {"loopback", plugins::loopback::spec},
+    {"macvlan", plugins::macvlan::spec},
     {"ptp", plugins::ptp::spec},
     {"static", plugins::static_ipam::spec},
+    {"tap", plugins::tap::spec},
 };
 
 // A delegated plugin (the IPAM of a main plugin) that is built in: built on first use only, so a

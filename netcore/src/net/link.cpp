@@ -47,6 +47,7 @@ LinkInfo to_link_info(rtnl_link* link) {
   info.link_index = rtnl_link_get_link(link);
   info.operstate = rtnl_link_get_operstate(link);
   info.txqlen = rtnl_link_get_txqlen(link);
+  if (const char* alias = rtnl_link_get_ifalias(link)) info.alias = alias;
   return info;
 }
 
@@ -283,6 +284,14 @@ void rename_link(const Netlink& nl, int index, const std::string& new_name) {
 void move_to_netns(const Netlink& nl, int index, const Netns& netns) {
   change_link(nl, index, "move " + ifindex_text(index) + " to netns " + netns.path().string(),
               [&](rtnl_link* c) { rtnl_link_set_ns_fd(c, netns.fd()); });
+}
+
+void set_alias(const Netlink& nl, int index, const std::string& alias) {
+  if (alias.size() >= IFALIASZ)
+    throw Error(ErrorCode::kInvalidNetworkConfig,
+                "set alias of " + ifindex_text(index) + ": longer than 255 bytes");
+  change_link(nl, index, "set alias of " + ifindex_text(index),
+              [&](rtnl_link* c) { rtnl_link_set_ifalias(c, alias.c_str()); });
 }
 
 void delete_link(const Netlink& nl, int index) {

@@ -45,6 +45,7 @@ struct LinkInfo {
   std::uint8_t operstate = 0;  // IF_OPER_* (IF_OPER_UP, IF_OPER_DOWN, IF_OPER_UNKNOWN, ...)
   unsigned flags = 0;          // IFF_* as in ifinfomsg
   unsigned txqlen = 0;
+  std::string alias;  // IFLA_IFALIAS ("ip link set X alias ..."); empty when unset
 };
 
 // Throws Error(kInvalidNetworkConfig, "invalid link name \"NAME\"") unless the kernel would
@@ -176,5 +177,10 @@ struct BridgePortFlags {
 // Applies the flags to the bridge port `index` in one RTM_SETLINK (AF_BRIDGE, IFLA_PROTINFO).
 // Throws NetlinkError: NLE_OPNOTSUPP when the link is not a bridge port, NLE_NODEV if missing.
 void set_bridge_port(const Netlink& nl, int index, const BridgePortFlags& flags);
+
+// --- Link alias (IFLA_IFALIAS), used by host-device to remember a moved link's own name. ---
+// Sets the alias of link `index`; "" clears it. Throws NetlinkError (NLE_NODEV for a missing
+// link) and Error(kInvalidNetworkConfig) for an alias longer than IFALIASZ - 1 (255) bytes.
+void set_alias(const Netlink& nl, int index, const std::string& alias);
 
 }  // namespace netcore::net
