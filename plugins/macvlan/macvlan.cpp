@@ -69,7 +69,6 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
                                   .mac = config.mac,
                                   .target = config.link_in_container ? nullptr : &container});
   undo.push([&] { (void)net::delete_link_if_exists(ctr_nl, args.ifname); });
-  cni::enable_neighbour_notify(container, args.ifname);
   const auto link = net::get_link(ctr_nl, args.ifname);
 
   cni::Result result;
@@ -82,6 +81,8 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
     for (auto& ip : result.ips) ip.interface = 0;
     result.routes = ipam.routes;
     result.dns = ipam.dns;
+    // Only with addresses, as the reference: a link-only macvlan's neighbours are someone else's.
+    cni::enable_neighbour_notify(container, args.ifname);
     cni::configure_iface(container, ctr_nl, args.ifname, link.index, result);
   } else {
     net::set_up(ctr_nl, link.index);

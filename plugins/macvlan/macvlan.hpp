@@ -9,7 +9,8 @@
 namespace plugins::macvlan {
 
 // The macvlan (created in the container under its final name), optional IPAM addresses and
-// routes on it, arp_notify/ndisc_notify. Leaves nothing behind on failure. Throws what
+// routes on it with arp_notify/ndisc_notify (only with IPAM, like the reference). Leaves
+// nothing behind on failure. Throws what
 // parse_config throws; Error(kInvalidNetworkConfig) for an MTU above the master's or a master
 // that does not exist; Error(kInternal) when CNI_IFNAME is taken, there is no default route to
 // pick a master from, or the kernel refuses.

@@ -163,6 +163,7 @@ TEST_F(MacvlanTest, EmptyIpamGivesALinkThatIsUpWithoutAddresses) {
   const auto eth0 = net::get_link(cnl, "eth0");
   EXPECT_TRUE(eth0.up);
   EXPECT_TRUE(net::list_addresses(cnl, eth0.index, AF_INET).empty());
+  container_->run([] { EXPECT_EQ(net::read_sysctl("net/ipv4/conf/eth0/arp_notify"), "0"); });
   EXPECT_EQ(call("CHECK", with_prev(conf, add)).exit_code, 0);
   EXPECT_EQ(call("DEL", conf).exit_code, 0);
   EXPECT_FALSE(net::find_link(ctr_nl(), "eth0"));
