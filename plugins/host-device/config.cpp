@@ -1,7 +1,6 @@
 #include "config.hpp"
 
 #include <filesystem>
-
 #include <netcore/base/error.hpp>
 #include <netcore/cni/json.hpp>
 #include <netcore/cni/optional_ipam.hpp>
@@ -19,7 +18,8 @@ namespace {
 void check_kernel_path(const std::string& path) {
   const std::filesystem::path p(path);
   if (!p.is_absolute() || path.rfind("/sys/devices/", 0) != 0)
-    throw_invalid_config("kernelpath \"" + path + "\" must be absolute and begin with /sys/devices/");
+    throw_invalid_config("kernelpath \"" + path +
+                         "\" must be absolute and begin with /sys/devices/");
   for (const auto& part : p)
     if (part == "..") throw_invalid_config("kernelpath \"" + path + "\" must not contain \"..\"");
 }

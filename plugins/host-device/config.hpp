@@ -1,11 +1,10 @@
 #pragma once
 
-#include <optional>
-#include <string>
-
 #include <netcore/cni/cmd_args.hpp>
 #include <netcore/cni/types.hpp>
 #include <netcore/net/ip.hpp>
+#include <optional>
+#include <string>
 
 // The host-device plugin's network configuration: the reference host-device plugin's keys,
 // except the PCI ones (no PCI network devices to test them on).

@@ -1,9 +1,8 @@
 #include "host_device.hpp"
 
-#include <algorithm>
-
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <netcore/base/error.hpp>
 #include <netcore/base/undo.hpp>
 #include <netcore/cni/configure_iface.hpp>
@@ -43,7 +42,8 @@ net::LinkInfo find_host_link(const Config& config, const net::Netlink& nl) {
     link = net::find_link(nl, link_name_of_kernel_path(config.kernelpath));
   }
   if (!link) throw Error(ErrorCode::kInvalidNetworkConfig, "host-device: no host link for " + what);
-  if (link->name == "lo") throw Error(ErrorCode::kInvalidNetworkConfig, "host-device: will not move lo");
+  if (link->name == "lo")
+    throw Error(ErrorCode::kInvalidNetworkConfig, "host-device: will not move lo");
   return *link;
 }
 
@@ -79,8 +79,7 @@ int move_renamed(const net::Netlink& from_nl, int index, const net::Netns& to,
   } catch (...) {
     // Never let the link die with the temporary namespace: a virtual link would be destroyed.
     for (const auto& l : net::list_links(temp_nl))
-      if (l.name != "lo")
-        try {
+      if (l.name != "lo") try {
           net::move_to_netns(temp_nl, l.index, net::Netns::current());
         } catch (const std::exception& e) {
           spdlog::error("host-device: return {} to its netns: {}", l.name, e.what());
@@ -112,7 +111,9 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
 
   netcore::Undo undo;
   const int index = move_renamed(host_nl, host_link.index, container, args.ifname, host_link.name);
-  undo.push([&] { return_to_host(ctr_nl, net::get_link(ctr_nl, args.ifname).index, host_link.name, addresses); });
+  undo.push([&] {
+    return_to_host(ctr_nl, net::get_link(ctr_nl, args.ifname).index, host_link.name, addresses);
+  });
   add_addresses(ctr_nl, index, addresses);
   const auto link = net::get_link(ctr_nl, index);
 
@@ -121,7 +122,8 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   if (config.layer3()) {
     cni::Result ipam = cni::delegate_add(config.ipam_type, args);
     undo.push([&] { cni::delegate_del(config.ipam_type, args); });
-    if (ipam.ips.empty()) throw Error(ErrorCode::kInternal, "IPAM plugin returned missing IP config");
+    if (ipam.ips.empty())
+      throw Error(ErrorCode::kInternal, "IPAM plugin returned missing IP config");
     result.ips = ipam.ips;
     for (auto& ip : result.ips) ip.interface = 0;
     result.routes = ipam.routes;

@@ -4,11 +4,10 @@
 #include <sys/mount.h>
 
 #include <filesystem>
-#include <system_error>
-#include <vector>
-
 #include <netcore/base/error.hpp>
 #include <netcore/net/netns.hpp>
+#include <system_error>
+#include <vector>
 
 namespace plugins::host_device {
 namespace fs = std::filesystem;

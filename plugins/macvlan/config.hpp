@@ -1,20 +1,19 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
-#include <string>
-
 #include <netcore/cni/cmd_args.hpp>
 #include <netcore/cni/types.hpp>
 #include <netcore/net/ip.hpp>
+#include <optional>
+#include <string>
 
 // The macvlan plugin's network configuration: the reference macvlan plugin's keys.
 namespace plugins::macvlan {
 
 struct Config {
-  std::string master;            // "" = the interface of the IPv4 default route
-  std::string mode = "bridge";   // bridge, private, vepa or passthru
-  std::optional<unsigned> mtu;   // nullopt or 0 = the master's; checked against it at ADD
+  std::string master;           // "" = the interface of the IPv4 default route
+  std::string mode = "bridge";  // bridge, private, vepa or passthru
+  std::optional<unsigned> mtu;  // nullopt or 0 = the master's; checked against it at ADD
   std::optional<netcore::net::MacAddress> mac;  // runtimeConfig/args/CNI_ARGS MAC, else "mac"
   bool link_in_container = false;               // linkInContainer: master is in the container
   std::string ipam_type;                        // "" = no addresses, the link only

@@ -28,7 +28,8 @@ std::string default_route_interface(const net::Netlink& nl) {
     if (route.table != RT_TABLE_MAIN || route.dst.length() != 0 || route.ifindex == 0) continue;
     if (const auto link = net::find_link(nl, route.ifindex)) return link->name;
   }
-  throw Error(ErrorCode::kInternal, "macvlan: no master given and no IPv4 default route to take it from");
+  throw Error(ErrorCode::kInternal,
+              "macvlan: no master given and no IPv4 default route to take it from");
 }
 
 // The master as the namespace it lives in sees it. A master that does not exist is a config
@@ -76,7 +77,8 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   if (config.layer3()) {
     cni::Result ipam = cni::delegate_add(config.ipam_type, args);
     undo.push([&] { cni::delegate_del(config.ipam_type, args); });
-    if (ipam.ips.empty()) throw Error(ErrorCode::kInternal, "IPAM plugin returned missing IP config");
+    if (ipam.ips.empty())
+      throw Error(ErrorCode::kInternal, "IPAM plugin returned missing IP config");
     result.ips = ipam.ips;
     for (auto& ip : result.ips) ip.interface = 0;
     result.routes = ipam.routes;
@@ -123,8 +125,8 @@ void cmd_check(const cni::CmdArgs& args) {
                                                   : std::optional(net::Netlink::connect());
   const net::LinkInfo master = find_master(config, master_nl ? *master_nl : ctr_nl);
   if (link->link_index != master.index)
-    throw Error(ErrorCode::kInternal, "macvlan: interface " + args.ifname +
-                                          " is not on master " + master.name);
+    throw Error(ErrorCode::kInternal,
+                "macvlan: interface " + args.ifname + " is not on master " + master.name);
   cni::check_iface(ctr_nl, *link, *prev);
 }
 

@@ -1,7 +1,6 @@
 #include "config.hpp"
 
 #include <cstdint>
-
 #include <netcore/base/error.hpp>
 #include <netcore/cni/container_mac.hpp>
 #include <netcore/cni/json.hpp>

@@ -2,12 +2,11 @@
 
 #include <sys/types.h>
 
-#include <optional>
-#include <string>
-
 #include <netcore/cni/cmd_args.hpp>
 #include <netcore/cni/types.hpp>
 #include <netcore/net/ip.hpp>
+#include <optional>
+#include <string>
 
 // The tap plugin's network configuration: the reference tap plugin's keys, except
 // selinuxContext (no SELinux here).
@@ -16,11 +15,11 @@ namespace plugins::tap {
 struct Config {
   std::optional<netcore::net::MacAddress> mac;  // runtimeConfig/args/CNI_ARGS MAC, else "mac"
   std::optional<unsigned> mtu;
-  bool multi_queue = false;           // multiQueue
-  std::optional<uid_t> owner;         // may attach without CAP_NET_ADMIN
+  bool multi_queue = false;    // multiQueue
+  std::optional<uid_t> owner;  // may attach without CAP_NET_ADMIN
   std::optional<gid_t> group;
-  std::string bridge;                 // "" = none; else a bridge inside the container netns
-  std::string ipam_type;              // "" = no addresses, the link only
+  std::string bridge;     // "" = none; else a bridge inside the container netns
+  std::string ipam_type;  // "" = no addresses, the link only
   std::optional<netcore::cni::Dns> dns;
 
   [[nodiscard]] bool layer3() const noexcept { return !ipam_type.empty(); }

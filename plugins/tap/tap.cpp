@@ -54,7 +54,8 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   if (config.layer3()) {
     cni::Result ipam = cni::delegate_add(config.ipam_type, args);
     undo.push([&] { cni::delegate_del(config.ipam_type, args); });
-    if (ipam.ips.empty()) throw Error(ErrorCode::kInternal, "IPAM plugin returned missing IP config");
+    if (ipam.ips.empty())
+      throw Error(ErrorCode::kInternal, "IPAM plugin returned missing IP config");
     result.ips = ipam.ips;
     for (auto& ip : result.ips) ip.interface = 0;
     result.routes = ipam.routes;

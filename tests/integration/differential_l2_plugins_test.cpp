@@ -126,9 +126,9 @@ class DifferentialL2Test : public nsnet::testing::L2PluginTest {
 
 TEST_F(DifferentialL2Test, MacvlanMatchesTheReference) {
   type_ = "macvlan";
-  for (const json& extra : {json::object(), json{{"mode", "private"}, {"mtu", 1400}},
-                            json{{"mode", "vepa"}, {"mac", "02:00:00:00:aa:01"}},
-                            json{{"mode", "passthru"}}}) {
+  for (const json& extra :
+       {json::object(), json{{"mode", "private"}, {"mtu", 1400}},
+        json{{"mode", "vepa"}, {"mac", "02:00:00:00:aa:01"}}, json{{"mode", "passthru"}}}) {
     SCOPED_TRACE(extra.dump());
     const auto conf = macvlan_config(extra);
     const Snapshot ours = lifecycle(plugin_dir(), conf);
@@ -193,7 +193,8 @@ TEST_F(DifferentialL2Test, HostDeviceMatchesTheReferenceExceptItKeepsAddresses) 
     const auto nl = host_nl();
     const auto link = net::find_link(nl, master_);
     if (!link) return out;
-    for (const auto& a : net::list_addresses(nl, link->index, AF_INET)) out.insert(a.prefix.to_string());
+    for (const auto& a : net::list_addresses(nl, link->index, AF_INET))
+      out.insert(a.prefix.to_string());
     return out;
   };
   EXPECT_EQ(host_addresses(), std::set<std::string>{"10.73.0.5/24"});

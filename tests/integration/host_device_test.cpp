@@ -115,8 +115,8 @@ TEST_F(HostDeviceTest, TrafficThroughTheMovedDevice) {
 
 TEST_F(HostDeviceTest, FoundByHwaddrAndByKernelpath) {
   const std::string mac = net::get_link(host_nl(), device_).mac.to_string();
-  for (const json& select : {json{{"hwaddr", mac}},
-                             json{{"kernelpath", "/sys/devices/virtual/net/" + device_}}}) {
+  for (const json& select :
+       {json{{"hwaddr", mac}}, json{{"kernelpath", "/sys/devices/virtual/net/" + device_}}}) {
     SCOPED_TRACE(select.dump());
     json conf = L2PluginTest::config("1.1.0", select);
     const auto add = call("ADD", conf);
@@ -127,7 +127,8 @@ TEST_F(HostDeviceTest, FoundByHwaddrAndByKernelpath) {
     expect_back_in_host();
   }
   // A kernelpath naming nothing in the host netns: code 7.
-  const auto add = call("ADD", L2PluginTest::config("1.1.0", {{"kernelpath", "/sys/devices/virtual/net/nosuch0"}}));
+  const auto add = call(
+      "ADD", L2PluginTest::config("1.1.0", {{"kernelpath", "/sys/devices/virtual/net/nosuch0"}}));
   EXPECT_EQ(add.json().at("code"), 7) << add.out;
 }
 

@@ -2,9 +2,8 @@
 // kernel state in the container, each option, traffic to a sibling macvlan on the same master,
 // DEL without context, error codes and zero residue after a failed ADD.
 
-#include <linux/rtnetlink.h>
-
 #include <gtest/gtest.h>
+#include <linux/rtnetlink.h>
 
 #include "netcore/cni/version.hpp"
 #include "netcore/net/address.hpp"
@@ -178,7 +177,8 @@ TEST_F(MacvlanTest, MacPrecedenceRuntimeConfigThenArgsThenCniArgsThenConfig) {
   const std::vector<Case> cases = {
       {{{"mac", "02:00:00:00:00:01"}}, "", "02:00:00:00:00:01"},
       {{{"mac", "02:00:00:00:00:01"}}, "MAC=02:00:00:00:00:02", "02:00:00:00:00:02"},
-      {{{"args", {{"cni", {{"mac", "02:00:00:00:00:03"}}}}}}, "MAC=02:00:00:00:00:02",
+      {{{"args", {{"cni", {{"mac", "02:00:00:00:00:03"}}}}}},
+       "MAC=02:00:00:00:00:02",
        "02:00:00:00:00:03"},
       {{{"args", {{"cni", {{"mac", "02:00:00:00:00:03"}}}}},
         {"runtimeConfig", {{"mac", "02:00:00:00:00:04"}}}},
@@ -279,7 +279,8 @@ TEST_F(MacvlanTest, BadConfigGetsItsCodeAndLeavesNothing) {
     EXPECT_EQ(link_count(host_nl()), 2u);
     EXPECT_EQ(reservations(), 0u);
   }
-  EXPECT_EQ(call("ADD", config("1.1.0", {{"bcqueuelen", 0}, {"ipam", json::object()}})).exit_code, 0);
+  EXPECT_EQ(call("ADD", config("1.1.0", {{"bcqueuelen", 0}, {"ipam", json::object()}})).exit_code,
+            0);
   EXPECT_EQ(call("DEL", config("1.1.0")).exit_code, 0);
 }
 

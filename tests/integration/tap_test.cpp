@@ -61,10 +61,9 @@ TEST_F(TapTest, LifecycleInEverySpecVersion) {
 }
 
 TEST_F(TapTest, OwnerGroupMultiQueueAndMac) {
-  const auto conf = config("1.1.0", {{"owner", 1234},
-                                     {"group", 2345},
-                                     {"multiQueue", true},
-                                     {"mac", "02:11:22:33:44:55"}});
+  const auto conf = config(
+      "1.1.0",
+      {{"owner", 1234}, {"group", 2345}, {"multiQueue", true}, {"mac", "02:11:22:33:44:55"}});
   const auto add = call("ADD", conf);
   ASSERT_EQ(add.exit_code, 0) << add.out;
   EXPECT_EQ(add.json()["interfaces"][0].at("mac"), "02:11:22:33:44:55");
@@ -128,10 +127,12 @@ TEST_F(TapTest, BadConfigGetsItsCodeAndLeavesNothing) {
     EXPECT_EQ(link_count(ctr_nl()), 0u);
   }
   // IPAM that fails after the tap exists: the tap goes again, no reservation stays.
-  const auto add = call("ADD", config("1.1.0", {{"ipam", {{"type", "host-local"},
-                                                          {"dataDir", (temp_dir() / "ipam").string()},
-                                                          {"ranges", {{{{"subnet", "10.62.0.0/24"}}}}},
-                                                          {"routes", {{{"dst", "10.80.0.0/16"}, {"gw", "10.99.0.1"}}}}}}}));
+  const auto add = call(
+      "ADD", config("1.1.0", {{"ipam",
+                               {{"type", "host-local"},
+                                {"dataDir", (temp_dir() / "ipam").string()},
+                                {"ranges", {{{{"subnet", "10.62.0.0/24"}}}}},
+                                {"routes", {{{"dst", "10.80.0.0/16"}, {"gw", "10.99.0.1"}}}}}}}));
   EXPECT_EQ(add.exit_code, 1) << add.out;
   EXPECT_EQ(link_count(ctr_nl()), 0u);
   EXPECT_EQ(reservations(), 0u);

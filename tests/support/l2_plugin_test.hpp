@@ -5,16 +5,15 @@
 // netns, host-local IPAM in the test's temp dir, and a TCP probe between namespaces.
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <map>
-#include <string>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "netcore/base/unique_fd.hpp"
 #include "netcore/net/link.hpp"
@@ -73,7 +72,9 @@ class L2PluginTest : public SandboxTest {
     return conf;
   }
 
-  netcore::net::Netlink host_nl() { return host_->run([] { return netcore::net::Netlink::connect(); }); }
+  netcore::net::Netlink host_nl() {
+    return host_->run([] { return netcore::net::Netlink::connect(); });
+  }
   netcore::net::Netlink ctr_nl() {
     return container_->run([] { return netcore::net::Netlink::connect(); });
   }

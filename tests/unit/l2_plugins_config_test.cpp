@@ -24,8 +24,11 @@ using nsnet::testing::error_of;
 CmdArgs args_of(const std::string& type, json extra, const std::string& cni_args = "") {
   json conf = {{"cniVersion", "1.1.0"}, {"name", "net"}, {"type", type}};
   conf.merge_patch(extra);
-  Environment env{{"CNI_COMMAND", "ADD"}, {"CNI_CONTAINERID", "c1"}, {"CNI_NETNS", "/run/netns/x"},
-                  {"CNI_IFNAME", "eth0"}, {"CNI_PATH", "/opt/cni/bin"}};
+  Environment env{{"CNI_COMMAND", "ADD"},
+                  {"CNI_CONTAINERID", "c1"},
+                  {"CNI_NETNS", "/run/netns/x"},
+                  {"CNI_IFNAME", "eth0"},
+                  {"CNI_PATH", "/opt/cni/bin"}};
   if (!cni_args.empty()) env["CNI_ARGS"] = cni_args;
   std::istringstream in(conf.dump());
   return CmdArgs::parse(env, in);
@@ -101,8 +104,9 @@ TEST(HostDeviceConfigTest, TheFirstOfDeviceHwaddrKernelpathWins) {
 TEST(HostDeviceConfigTest, ErrorCodes) {
   EXPECT_EQ(host_device_code(json::object()), ErrorCode::kInvalidNetworkConfig);
   EXPECT_EQ(host_device_code({{"pciBusID", "0000:00:03.0"}}), ErrorCode::kUnsupportedField);
-  EXPECT_EQ(host_device_code({{"device", "eth1"}, {"runtimeConfig", {{"deviceID", "0000:00:03.0"}}}}),
-            ErrorCode::kUnsupportedField);
+  EXPECT_EQ(
+      host_device_code({{"device", "eth1"}, {"runtimeConfig", {{"deviceID", "0000:00:03.0"}}}}),
+      ErrorCode::kUnsupportedField);
   EXPECT_EQ(host_device_code({{"device", "a/b"}}), ErrorCode::kInvalidNetworkConfig);
   EXPECT_EQ(host_device_code({{"hwaddr", "zz"}}), ErrorCode::kInvalidNetworkConfig);
   EXPECT_EQ(host_device_code({{"kernelpath", "sys/devices/x"}}), ErrorCode::kInvalidNetworkConfig);
@@ -126,8 +130,13 @@ TEST(TapConfigTest, KeysAndDefaults) {
   EXPECT_FALSE(c.group);
   EXPECT_EQ(c.bridge, "");
   EXPECT_FALSE(c.layer3());
-  c = tap({{"multiQueue", true}, {"owner", 1000}, {"group", 100}, {"bridge", "br0"},
-           {"mtu", 9000}, {"mac", "02:00:00:00:00:01"}, {"selinuxContext", ""}});
+  c = tap({{"multiQueue", true},
+           {"owner", 1000},
+           {"group", 100},
+           {"bridge", "br0"},
+           {"mtu", 9000},
+           {"mac", "02:00:00:00:00:01"},
+           {"selinuxContext", ""}});
   EXPECT_TRUE(c.multi_queue);
   EXPECT_EQ(*c.owner, 1000u);
   EXPECT_EQ(*c.group, 100u);

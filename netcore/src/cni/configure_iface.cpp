@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "netcore/base/error.hpp"
-
 #include "netcore/net/address.hpp"
 #include "netcore/net/link.hpp"
 #include "netcore/net/route.hpp"

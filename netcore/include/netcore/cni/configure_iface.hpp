@@ -4,8 +4,8 @@
 // it for the plugins that give the container a ready-made link (macvlan, host-device, tap).
 
 #include "netcore/cni/types.hpp"
-#include "netcore/net/netlink.hpp"
 #include "netcore/net/link.hpp"
+#include "netcore/net/netlink.hpp"
 #include "netcore/net/netns.hpp"
 
 namespace netcore::cni {

@@ -3,9 +3,8 @@
 // The "ipam" key of the plugins for which IPAM is optional (macvlan, host-device, tap): absent,
 // null, {} or {"type": ""} all mean "no addresses, the link only".
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace netcore::cni {
 
