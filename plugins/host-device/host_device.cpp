@@ -177,6 +177,10 @@ void cmd_check(const cni::CmdArgs& args) {
   const auto link = net::find_link(nl, args.ifname);
   if (!link)
     throw Error(ErrorCode::kInternal, "host-device: interface " + args.ifname + " not found");
+  // Without its alias DEL could not give the device its own name back.
+  if (link->alias.empty())
+    throw Error(ErrorCode::kInternal,
+                "host-device: interface " + args.ifname + " has lost the alias with its host name");
   cni::check_iface(nl, *link, *prev);
 }
 

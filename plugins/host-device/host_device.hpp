@@ -21,8 +21,8 @@ netcore::cni::Result cmd_add(const netcore::cni::CmdArgs& args);
 // prevResult, without CNI_NETNS or after the netns is gone (a physical device is then back in
 // the initial netns by itself), and when repeated.
 void cmd_del(const netcore::cni::CmdArgs& args);
-// prevResult (required): CNI_IFNAME exists in the container with prevResult's MAC, addresses
-// and routes; IPAM CHECK.
+// prevResult (required): CNI_IFNAME exists in the container with its alias (its host name) and
+// prevResult's MAC, addresses and routes; IPAM CHECK. Throws Error(kInternal) on a mismatch.
 void cmd_check(const netcore::cni::CmdArgs& args);
 // Forward to IPAM when configured.
 void cmd_gc(const netcore::cni::CmdArgs& args);

@@ -113,6 +113,23 @@ TEST_F(HostDeviceTest, TrafficThroughTheMovedDevice) {
   expect_back_in_host();
 }
 
+TEST_F(HostDeviceTest, CheckFailsWithoutTheAliasOrAnAddress) {
+  const auto conf = config("1.1.0", {{"ipam", ipam()}});
+  const auto add = call("ADD", conf);
+  ASSERT_EQ(add.exit_code, 0) << add.out;
+  ASSERT_EQ(call("CHECK", with_prev(conf, add)).exit_code, 0);
+  const auto cnl = ctr_nl();
+  const int index = net::get_link(cnl, "eth0").index;
+  net::delete_address(cnl, index, net::Prefix::parse("10.62.0.2/24"));
+  EXPECT_NE(call("CHECK", with_prev(conf, add)).out.find("10.62.0.2/24"), std::string::npos);
+  net::add_address(cnl, index, net::Prefix::parse("10.62.0.2/24"));
+  net::set_alias(cnl, index, "");
+  EXPECT_NE(call("CHECK", with_prev(conf, add)).out.find("alias"), std::string::npos);
+  net::set_alias(cnl, index, device_);
+  EXPECT_EQ(call("DEL", with_prev(conf, add)).exit_code, 0);
+  expect_back_in_host();
+}
+
 TEST_F(HostDeviceTest, FoundByHwaddrAndByKernelpath) {
   const std::string mac = net::get_link(host_nl(), device_).mac.to_string();
   for (const json& select :
