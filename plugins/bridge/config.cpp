@@ -1,6 +1,7 @@
 #include "config.hpp"
 
 #include <netcore/base/error.hpp>
+#include <netcore/cni/container_mac.hpp>
 #include <netcore/cni/json.hpp>
 #include <netcore/cni/veth_plugin.hpp>
 #include <netcore/net/link.hpp>
@@ -32,24 +33,6 @@ void reject_vlan_options(const nlohmann::json& conf) {
   // true is the reference's default and means nothing without VLANs.
   if (cni::optional_field<bool>(conf, "preserveDefaultVlan") == false)
     unsupported("preserveDefaultVlan false");
-}
-
-std::optional<net::MacAddress> parse_mac(const std::string& text, const std::string& key) {
-  if (text.empty()) return std::nullopt;
-  const auto mac = cni::at_json_path(key, [&] { return net::MacAddress::parse(text); });
-  if ((mac.bytes()[0] & 0x01) != 0)
-    throw_invalid_config(key + ": " + text + " is a multicast address");
-  return mac;
-}
-
-// runtimeConfig.mac > args.cni.mac > CNI_ARGS MAC, as the reference bridge reads them.
-std::optional<net::MacAddress> container_mac(const cni::CmdArgs& args) {
-  if (const auto mac = args.runtime_config_field<std::string>("mac"))
-    if (auto parsed = parse_mac(*mac, "runtimeConfig.mac")) return parsed;
-  if (const auto mac = args.args_field<std::string>("mac"))
-    if (auto parsed = parse_mac(*mac, "args.cni.mac")) return parsed;
-  if (const auto mac = args.cni_args().find("MAC")) return parse_mac(*mac, "CNI_ARGS MAC");
-  return std::nullopt;
 }
 
 void validate_name(const std::string& name, const std::string& key) {
@@ -114,7 +97,7 @@ Config parse_config(const cni::CmdArgs& args) {
   }
 
   args.cni_args().check_known({"MAC", "IP", "GATEWAY"});
-  config.mac = container_mac(args);
+  config.mac = cni::requested_container_mac(args);
   return config;
 }
 

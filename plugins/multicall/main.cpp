@@ -12,11 +12,14 @@
 #include "bandwidth/bandwidth.hpp"
 #include "bridge/bridge.hpp"
 #include "firewall/firewall.hpp"
+#include "host-device/host_device.hpp"
 #include "host-local/host_local.hpp"
 #include "loopback/loopback.hpp"
+#include "macvlan/macvlan.hpp"
 #include "portmap/portmap.hpp"
 #include "ptp/ptp.hpp"
 #include "static/static_ipam.hpp"
+#include "tap/tap.hpp"
 #include "tuning/tuning.hpp"
 
 namespace {
@@ -30,11 +33,14 @@ constexpr Entry kPlugins[] = {
     {"bandwidth", plugins::bandwidth::spec},
     {"bridge", plugins::bridge::spec},
     {"firewall", plugins::firewall::spec},
+    {"host-device", plugins::host_device::spec},
     {"host-local", plugins::host_local::spec},
     {"loopback", plugins::loopback::spec},
+    {"macvlan", plugins::macvlan::spec},
     {"portmap", plugins::portmap::spec},
     {"ptp", plugins::ptp::spec},
     {"static", plugins::static_ipam::spec},
+    {"tap", plugins::tap::spec},
     {"tuning", plugins::tuning::spec},
 };
 
