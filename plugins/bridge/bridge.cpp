@@ -9,6 +9,7 @@
 
 #include <netcore/base/error.hpp>
 #include <netcore/base/undo.hpp>
+#include <netcore/cni/container_link.hpp>
 #include <netcore/cni/delegate.hpp>
 #include <netcore/cni/veth_plugin.hpp>
 #include <netcore/fw/mac_spoof.hpp>
@@ -277,12 +278,7 @@ void cmd_del(const cni::CmdArgs& args) {
   if (config.ip_masq && config.layer3())
     errors.attempt([&] { fw::remove_masquerade(attachment); });
   if (config.mac_spoof_check) errors.attempt([&] { fw::remove_mac_spoof_check(attachment); });
-  errors.attempt([&] {
-    const auto container = net::Netns::open_if_exists(args.netns);
-    if (!container) return;  // the veth pair went with the namespace
-    const auto nl = container->run([] { return net::Netlink::connect(); });
-    (void)net::delete_link_if_exists(nl, args.ifname);  // takes the host end with it
-  });
+  errors.attempt([&] { cni::delete_container_link_if_exists(args); });
   errors.throw_if_any("bridge del");
 }
 

@@ -4,6 +4,7 @@
 
 #include <netcore/base/error.hpp>
 #include <netcore/base/undo.hpp>
+#include <netcore/cni/container_link.hpp>
 #include <netcore/cni/delegate.hpp>
 #include <netcore/cni/json.hpp>
 #include <netcore/cni/veth_plugin.hpp>
@@ -168,12 +169,7 @@ void cmd_del(const cni::CmdArgs& args) {
   // The config is the ADD's (spec §3), so without ipMasq there are no rules, and DEL does not pay
   // for loading libnftables.
   if (config.ip_masq) errors.attempt([&] { fw::remove_masquerade(attachment_of(args)); });
-  errors.attempt([&] {
-    const auto container = net::Netns::open_if_exists(args.netns);
-    if (!container) return;  // the links went with the namespace
-    const auto nl = container->run([] { return net::Netlink::connect(); });
-    (void)net::delete_link_if_exists(nl, args.ifname);  // takes the host end with it
-  });
+  errors.attempt([&] { cni::delete_container_link_if_exists(args); });
   errors.throw_if_any("ptp del");
 }
 

@@ -3,6 +3,7 @@
 #include <netcore/base/error.hpp>
 #include <netcore/base/undo.hpp>
 #include <netcore/cni/configure_iface.hpp>
+#include <netcore/cni/container_link.hpp>
 #include <netcore/cni/delegate.hpp>
 #include <netcore/cni/veth_plugin.hpp>
 #include <netcore/net/link.hpp>
@@ -71,12 +72,7 @@ void cmd_del(const cni::CmdArgs& args) {
   const Config config = parse_config(args);
   netcore::ErrorList errors;
   if (config.layer3()) errors.attempt([&] { cni::delegate_del(config.ipam_type, args); });
-  errors.attempt([&] {
-    const auto container = net::Netns::open_if_exists(args.netns);
-    if (!container) return;  // the tap went with the namespace
-    const auto nl = container->run([] { return net::Netlink::connect(); });
-    (void)net::delete_link_if_exists(nl, args.ifname);
-  });
+  errors.attempt([&] { cni::delete_container_link_if_exists(args); });
   errors.throw_if_any("tap del");
 }
 
