@@ -23,7 +23,13 @@ for preset in release asan; do
 done
 for preset in release asan; do
   log "testing preset $preset"
-  ctest --preset "$preset" -j"$(nproc)" "$@" || status=1
+  skip=()
+  # The differential tests and the libcni interop test compare nsnet's behaviour with the
+  # reference plugins' and libcni's; that behaviour is the same in both builds, and the release run
+  # covers it. The sanitizer run, where every plugin exec costs ~0.3 s of ASan start-up, checks
+  # nsnet's own code through the plugins' own tests.
+  if [ "$preset" = asan ]; then skip=(-E 'Differential|Reference|interop'); fi
+  ctest --preset "$preset" -j"$(nproc)" "${skip[@]}" "$@" || status=1
 done
 
 after=$(snapshot)

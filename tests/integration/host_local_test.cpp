@@ -328,10 +328,10 @@ void run_and_kill(const fs::path& program, const std::vector<std::string>& env_s
 // SIGKILL at random points of ADD; a DEL afterwards always leaves a consistent store, and no
 // address is ever held by two containers.
 // Every seeded trial in the release build. The sanitizer build, whose plugin execs cost about
-// 0.4 s each on the development machine, looks for memory errors on the same killed paths with
+// 0.3 s each on the development machine, looks for memory errors on the same killed paths with
 // fewer: 60 trials there took 440 s, most of its whole test run.
 #ifdef NSNET_SANITIZER_BUILD
-constexpr int kKillTrials = 12;
+constexpr int kKillTrials = 6;
 #else
 constexpr int kKillTrials = 60;
 #endif
