@@ -11,6 +11,7 @@
 #include <netcore/base/undo.hpp>
 #include <netcore/cni/container_link.hpp>
 #include <netcore/cni/delegate.hpp>
+#include <netcore/cni/fw_attachment.hpp>
 #include <netcore/cni/veth_plugin.hpp>
 #include <netcore/fw/mac_spoof.hpp>
 #include <netcore/fw/masquerade.hpp>
@@ -37,10 +38,6 @@ namespace {
 // How long ADD waits for the host end to come up as a bridge port (the reference gives up
 // after 2.55 s of sleeps; notifications make the usual wait a fraction of a millisecond).
 constexpr std::chrono::milliseconds kPortUpTimeout{5000};
-
-fw::Attachment attachment_of(const cni::CmdArgs& args) {
-  return {args.network_name, args.container_id, args.ifname};
-}
 
 // The first address of the subnet: the reference's gateway when IPAM names none.
 net::IpAddress first_host(const net::Prefix& address) {
@@ -202,7 +199,7 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   net::set_up(host_nl, host.index);
   const auto ctr = net::get_link(ctr_nl, args.ifname);
 
-  const auto attachment = attachment_of(args);
+  const auto attachment = cni::fw_attachment(args);
   if (config.mac_spoof_check) {
     fw::add_mac_spoof_check(attachment, host.name, ctr.mac);
     undo.push([&] { fw::remove_mac_spoof_check(attachment); });
@@ -269,7 +266,7 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
 
 void cmd_del(const cni::CmdArgs& args) {
   const Config config = parse_config(args);
-  const auto attachment = attachment_of(args);
+  const auto attachment = cni::fw_attachment(args);
   netcore::ErrorList errors;
   // IPAM first: an address must not stay reserved because a link is stuck.
   if (config.layer3()) errors.attempt([&] { cni::delegate_del(config.ipam_type, args); });
@@ -354,7 +351,7 @@ void cmd_check(const cni::CmdArgs& args) {
         }))
       check_failed("route " + wanted.to_string() + " missing");
   }
-  const auto attachment = attachment_of(args);
+  const auto attachment = cni::fw_attachment(args);
   if (config.ip_masq && config.layer3() && !masqueraded.empty() &&
       !fw::has_masquerade(attachment, masqueraded))
     check_failed("masquerade entries of " + args.container_id + "/" + args.ifname + " missing");
@@ -366,13 +363,11 @@ void cmd_gc(const cni::CmdArgs& args) {
   const Config config = parse_config(args);
   netcore::ErrorList errors;
   if (config.layer3()) errors.attempt([&] { cni::delegate_gc(config.ipam_type, args); });
-  if (const auto valid = args.valid_attachments()) {
-    std::vector<fw::Attachment> keep;
-    for (const auto& a : *valid) keep.push_back({args.network_name, a.container_id, a.ifname});
+  if (const auto keep = cni::fw_valid_attachments(args)) {
     if (config.ip_masq && config.layer3())
-      errors.attempt([&] { fw::gc_masquerade(args.network_name, keep); });
+      errors.attempt([&] { fw::gc_masquerade(args.network_name, *keep); });
     if (config.mac_spoof_check)
-      errors.attempt([&] { fw::gc_mac_spoof_check(args.network_name, keep); });
+      errors.attempt([&] { fw::gc_mac_spoof_check(args.network_name, *keep); });
   }
   errors.throw_if_any("bridge gc");
 }

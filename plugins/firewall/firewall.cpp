@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <netcore/base/error.hpp>
+#include <netcore/cni/fw_attachment.hpp>
 #include <netcore/fw/firewall.hpp>
 #include <netcore/fw/nftables.hpp>
 #include <netcore/net/link.hpp>
@@ -18,10 +19,6 @@ using netcore::Error;
 using netcore::ErrorCode;
 
 namespace {
-
-fw::Attachment attachment_of(const cni::CmdArgs& args) {
-  return {args.network_name, args.container_id, args.ifname};
-}
 
 cni::Result require_prev_result(const cni::CmdArgs& args) {
   auto prev = args.prev_result();
@@ -68,30 +65,28 @@ fw::FirewallRules rules_for(const Config& config, const cni::Result& prev) {
 cni::Result cmd_add(const cni::CmdArgs& args) {
   const Config config = parse_config(args.config);
   cni::Result prev = require_prev_result(args);
-  fw::add_firewall(attachment_of(args), rules_for(config, prev));
+  fw::add_firewall(cni::fw_attachment(args), rules_for(config, prev));
   return prev;
 }
 
 void cmd_del(const cni::CmdArgs& args) {
   (void)parse_config(args.config);
-  fw::remove_firewall(attachment_of(args));
+  fw::remove_firewall(cni::fw_attachment(args));
 }
 
 void cmd_check(const cni::CmdArgs& args) {
   const Config config = parse_config(args.config);
   const cni::Result prev = require_prev_result(args);
-  if (!fw::has_firewall(attachment_of(args), rules_for(config, prev)))
+  if (!fw::has_firewall(cni::fw_attachment(args), rules_for(config, prev)))
     throw Error(ErrorCode::kInternal, "firewall: rules for " + args.container_id + "/" +
                                           args.ifname + " are missing or incomplete");
 }
 
 void cmd_gc(const cni::CmdArgs& args) {
   (void)parse_config(args.config);
-  const auto valid = args.valid_attachments();
-  if (!valid) return;
-  std::vector<fw::Attachment> keep;
-  for (const auto& a : *valid) keep.push_back({args.network_name, a.container_id, a.ifname});
-  fw::gc_firewall(args.network_name, keep);
+  const auto keep = cni::fw_valid_attachments(args);
+  if (!keep) return;
+  fw::gc_firewall(args.network_name, *keep);
 }
 
 void cmd_status(const cni::CmdArgs& args) {

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <netcore/base/log.hpp>
+#include <netcore/cni/fw_attachment.hpp>
 
 #include <netcore/base/error.hpp>
 #include <netcore/base/undo.hpp>
@@ -23,10 +24,6 @@ using netcore::Error;
 using netcore::ErrorCode;
 
 namespace {
-
-fw::Attachment attachment_of(const cni::CmdArgs& args) {
-  return {args.network_name, args.container_id, args.ifname};
-}
 
 // The interface the host routes `container` through (longest matching prefix), or "" when no
 // route leaves through an interface.
@@ -82,8 +79,8 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   const fw::PortmapSpec spec = make_spec(config, prev, args.ifname);
 
   netcore::Undo undo;
-  fw::add_portmap(attachment_of(args), spec);
-  undo.push([&] { fw::remove_portmap(attachment_of(args)); });
+  fw::add_portmap(cni::fw_attachment(args), spec);
+  undo.push([&] { fw::remove_portmap(cni::fw_attachment(args)); });
   if (spec.snat && spec.container_v4) enable_localnet_routing(*spec.container_v4);
   flush_udp_conntrack(spec);
   undo.commit();
@@ -93,7 +90,7 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
 void cmd_del(const cni::CmdArgs& args) {
   // Found by tag, so neither portMappings nor prevResult matter: a runtime that does not send
   // them again on DEL leaves nothing behind.
-  fw::remove_portmap(attachment_of(args));
+  fw::remove_portmap(cni::fw_attachment(args));
 }
 
 void cmd_check(const cni::CmdArgs& args) {
@@ -101,17 +98,15 @@ void cmd_check(const cni::CmdArgs& args) {
   const cni::Result prev = require_prev_result(args);
   const fw::PortmapSpec spec = make_spec(config, prev, args.ifname);
   if (!spec.container_v4 && !spec.container_v6) return;  // no mappings and nowhere to map to
-  if (!fw::has_portmap(attachment_of(args), spec))
+  if (!fw::has_portmap(cni::fw_attachment(args), spec))
     throw Error(ErrorCode::kInternal, "portmap: rules of " + args.container_id + "/" +
                                           args.ifname + " differ from runtimeConfig.portMappings");
 }
 
 void cmd_gc(const cni::CmdArgs& args) {
-  const auto valid = args.valid_attachments();
-  if (!valid) return;  // a GC that names nothing to keep collects nothing
-  std::vector<fw::Attachment> keep;
-  for (const auto& a : *valid) keep.push_back({args.network_name, a.container_id, a.ifname});
-  fw::gc_portmap(args.network_name, keep);
+  const auto keep = cni::fw_valid_attachments(args);
+  if (!keep) return;  // a GC that names nothing to keep collects nothing
+  fw::gc_portmap(args.network_name, *keep);
 }
 
 void cmd_status(const cni::CmdArgs& /*args*/) { fw::ensure_nftables_loaded(); }

@@ -6,6 +6,7 @@
 #include <netcore/base/undo.hpp>
 #include <netcore/cni/container_link.hpp>
 #include <netcore/cni/delegate.hpp>
+#include <netcore/cni/fw_attachment.hpp>
 #include <netcore/cni/json.hpp>
 #include <netcore/cni/veth_plugin.hpp>
 #include <netcore/fw/masquerade.hpp>
@@ -49,10 +50,6 @@ Config parse_config(const cni::CmdArgs& args) {
     config.dns = cni::at_json_path("dns", [&] { return dns->get<cni::Dns>(); });
   config.masq_exclude = cni::array_field<net::Prefix>(conf, "ipMasqExclude");
   return config;
-}
-
-fw::Attachment attachment_of(const cni::CmdArgs& args) {
-  return {args.network_name, args.container_id, args.ifname};
 }
 
 // The reference's layout inside the container: each address without its subnet route, a /32
@@ -142,8 +139,8 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   if (config.ip_masq) {
     std::vector<net::Prefix> addresses;
     for (const auto& ip : ipam.ips) addresses.push_back(ip.address);
-    fw::add_masquerade(attachment_of(args), addresses, config.masq_exclude);
-    undo.push([&] { fw::remove_masquerade(attachment_of(args)); });
+    fw::add_masquerade(cni::fw_attachment(args), addresses, config.masq_exclude);
+    undo.push([&] { fw::remove_masquerade(cni::fw_attachment(args)); });
   }
 
   cni::Result result;
@@ -168,7 +165,7 @@ void cmd_del(const cni::CmdArgs& args) {
   errors.attempt([&] { cni::delegate_del(config.ipam_type, args); });
   // The config is the ADD's (spec §3), so without ipMasq there are no rules, and DEL does not pay
   // for loading libnftables.
-  if (config.ip_masq) errors.attempt([&] { fw::remove_masquerade(attachment_of(args)); });
+  if (config.ip_masq) errors.attempt([&] { fw::remove_masquerade(cni::fw_attachment(args)); });
   errors.attempt([&] { cni::delete_container_link_if_exists(args); });
   errors.throw_if_any("ptp del");
 }
@@ -207,7 +204,7 @@ void cmd_check(const cni::CmdArgs& args) {
     if (!found)
       throw Error(ErrorCode::kInternal, "ptp: route to " + route.dst.to_string() + " missing");
   }
-  if (config.ip_masq && !fw::has_masquerade(attachment_of(args), masqueraded))
+  if (config.ip_masq && !fw::has_masquerade(cni::fw_attachment(args), masqueraded))
     throw Error(ErrorCode::kInternal, "ptp: masquerade rules of " + args.container_id + "/" +
                                           args.ifname + " are missing");
 }
@@ -216,10 +213,8 @@ void cmd_gc(const cni::CmdArgs& args) {
   const Config config = parse_config(args);
   netcore::ErrorList errors;
   errors.attempt([&] { cni::delegate_gc(config.ipam_type, args); });
-  if (const auto valid = args.valid_attachments(); valid && config.ip_masq) {
-    std::vector<fw::Attachment> keep;
-    for (const auto& a : *valid) keep.push_back({args.network_name, a.container_id, a.ifname});
-    errors.attempt([&] { fw::gc_masquerade(args.network_name, keep); });
+  if (const auto keep = cni::fw_valid_attachments(args); keep && config.ip_masq) {
+    errors.attempt([&] { fw::gc_masquerade(args.network_name, *keep); });
   }
   errors.throw_if_any("ptp gc");
 }
