@@ -40,7 +40,8 @@ TEST_P(ConfExamplesTest, AddCheckDelAsARuntimeWould) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shipped, ConfExamplesTest,
-                         ::testing::Values("10-bridge.conflist", "20-ptp.conflist",
-                                           "30-bridge-firewall.conflist", "40-chain.conflist"));
+                         ::testing::Values("00-nsnet.conflist", "10-bridge.conflist",
+                                           "20-ptp.conflist", "30-bridge-firewall.conflist",
+                                           "40-chain.conflist"));
 
 }  // namespace

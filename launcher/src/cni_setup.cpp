@@ -1,0 +1,67 @@
+#include "cni_setup.hpp"
+
+#include <cstdlib>
+#include <string_view>
+
+#include <netcore/base/error.hpp>
+#include <netcore/proc/process.hpp>
+
+#include "default_network.hpp"
+
+namespace nsnet {
+
+namespace cni = netcore::cni;
+namespace fs = std::filesystem;
+
+namespace {
+
+void append_colon_list(std::vector<std::string>& out, std::string_view list) {
+  while (!list.empty()) {
+    const auto colon = list.find(':');
+    const auto entry = list.substr(0, colon);
+    if (!entry.empty()) out.emplace_back(entry);
+    if (colon == std::string_view::npos) break;
+    list.remove_prefix(colon + 1);
+  }
+}
+
+bool names_a_file(const std::string& spec) {
+  return spec.find('/') != std::string::npos || spec.ends_with(".conflist") ||
+         spec.ends_with(".conf") || spec.ends_with(".json");
+}
+
+}  // namespace
+
+fs::path cni_conf_dir() {
+  const char* dir = std::getenv("NETCONFPATH");
+  return dir != nullptr && *dir != '\0' ? fs::path(dir) : fs::path("/etc/cni/net.d");
+}
+
+std::vector<std::string> cni_plugin_path(const std::vector<std::string>& cli) {
+  std::vector<std::string> path;
+  for (const auto& entry : cli) append_colon_list(path, entry);
+  if (const char* env = std::getenv("CNI_PATH"); env != nullptr) append_colon_list(path, env);
+  path.emplace_back("/opt/cni/bin");
+  path.emplace_back(NSNET_INSTALLED_PLUGIN_DIR);
+  path.emplace_back(NSNET_BUILD_PLUGIN_DIR);
+  return path;
+}
+
+cni::PluginRunner cni_plugin_runner(std::vector<std::string> path) {
+  auto env = netcore::proc::current_environment();
+  std::erase_if(env, [](const auto& kv) { return kv.first.starts_with("CNI_"); });
+  return cni::PluginRunner{.path = std::move(path), .env = std::move(env)};
+}
+
+cni::NetworkList find_network_spec(const std::string& spec, const fs::path& conf_dir) {
+  if (names_a_file(spec)) return cni::NetworkList::load(spec);
+  std::error_code ec;
+  if (fs::is_directory(conf_dir, ec)) {
+    if (auto list = cni::find_network(conf_dir, spec)) return *std::move(list);
+  }
+  if (spec == kDefaultNetworkName) return cni::NetworkList::parse(kDefaultNetworkConflist);
+  throw netcore::Error(netcore::ErrorCode::kInvalidNetworkConfig,
+                       "network " + spec + " not found in " + conf_dir.string());
+}
+
+}  // namespace nsnet

@@ -1,0 +1,54 @@
+// nsnet: namespaced processes with networking, and a CNI runtime. Dispatches on the verb.
+
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "commands.hpp"
+
+namespace {
+
+struct Verb {
+  std::string_view name;
+  int (*main)(int, char**);
+  std::string_view summary;
+};
+
+constexpr Verb kVerbs[] = {
+    {"run", nsnet::run_command, "run a command in new namespaces, with networking"},
+    {"ps", nsnet::ps_command, "list the running (and detached) containers"},
+    {"exec", nsnet::exec_command, "run a command inside a running container's namespaces"},
+    {"stop", nsnet::stop_command, "stop a running container and tear down its networks"},
+    {"gc", nsnet::gc_command, "clean up after containers whose nsnet was killed"},
+    {"net", nsnet::net_command, "a CNI runtime: add, check, del, gc, status (like cnitool)"},
+};
+
+void usage(std::FILE* out) {
+  std::fprintf(out, "Usage: nsnet COMMAND [OPTIONS]\n\nCommands:\n");
+  for (const auto& verb : kVerbs)
+    std::fprintf(out, "  %-6.*s %.*s\n", static_cast<int>(verb.name.size()), verb.name.data(),
+                 static_cast<int>(verb.summary.size()), verb.summary.data());
+  std::fprintf(out, "\nRun 'nsnet COMMAND --help' for a command's options.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const std::string_view verb = argv[1];
+  if (verb == "-h" || verb == "--help" || verb == "help") {
+    usage(stdout);
+    return 0;
+  }
+  if (verb == "-V" || verb == "--version") {
+    std::printf("nsnet %s\n", NSNET_VERSION_STRING);
+    return 0;
+  }
+  for (const auto& entry : kVerbs)
+    if (entry.name == verb) return entry.main(argc - 1, argv + 1);
+  std::fprintf(stderr, "nsnet: unknown command '%s' (see 'nsnet --help')\n", argv[1]);
+  return 2;
+}
