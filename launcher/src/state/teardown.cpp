@@ -1,0 +1,61 @@
+#include "state/teardown.hpp"
+
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <netcore/base/error.hpp>
+#include <netcore/cni/runtime.hpp>
+
+#include "cni_setup.hpp"
+
+namespace nsnet {
+
+namespace cni = netcore::cni;
+
+void unpersist_namespace(const std::string& path) noexcept {
+  ::umount2(path.c_str(), MNT_DETACH);
+  ::unlink(path.c_str());
+}
+
+std::vector<std::string> tear_down(const ContainerState& state, const StateDir& dir) {
+  std::vector<std::string> failures;
+  const cni::Runtime runtime(cni_plugin_runner(cni_plugin_path(state.cni_path)),
+                             cni::ResultCache());
+  for (auto it = state.networks.rbegin(); it != state.networks.rend(); ++it) {
+    try {
+      const auto list = cni::NetworkList::parse(it->conflist);
+      const cni::RuntimeConf rt{.container_id = state.id,
+                                .netns = "",
+                                .ifname = it->ifname,
+                                .capability_args = {{"portMappings", state.port_mappings}}};
+      runtime.del(list, rt);
+    } catch (const std::exception& error) {
+      failures.push_back("network " + it->network + " (" + it->ifname + "): " + error.what());
+    }
+  }
+  for (const auto& path : state.persisted) unpersist_namespace(path);
+  dir.remove();
+  return failures;
+}
+
+std::vector<std::string> collect_abandoned_containers() {
+  std::vector<std::string> collected;
+  for (const auto& id : StateDir::list_ids()) {
+    auto dir = StateDir::lock_if_abandoned(id);
+    if (!dir) continue;
+    const auto state = StateDir::load(id);
+    if (!state) {
+      dir->remove();  // a supervisor that died before its first save had attached nothing
+      collected.push_back(id);
+      continue;
+    }
+    for (const auto& failure : tear_down(*state, *dir))
+      std::fprintf(stderr, "nsnet: gc %s: %s\n", id.c_str(), failure.c_str());
+    collected.push_back(id);
+  }
+  return collected;
+}
+
+}  // namespace nsnet
