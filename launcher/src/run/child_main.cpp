@@ -155,17 +155,24 @@ void keep_capabilities() {
   sigset_t set = forwarded_signals();
   sigaddset(&set, SIGCHLD);
   const int fd = ::signalfd(-1, &set, SFD_CLOEXEC);
+  int last_signal = 0;
+  // A command killed because it could not receive signal N (see forward_signal) ends "by N".
+  auto status_of = [&](int status) {
+    const bool escalated = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && last_signal != 0;
+    return escalated ? 128 + last_signal : exit_status_of(status);
+  };
   for (;;) {
     int status = 0;
-    if (::waitpid(command, &status, WNOHANG) == command) ::_exit(exit_status_of(status));
+    if (::waitpid(command, &status, WNOHANG) == command) ::_exit(status_of(status));
     signalfd_siginfo info{};
     if (fd < 0 || ::read(fd, &info, sizeof info) != sizeof info) {
       if (errno == EINTR) continue;
       ::waitpid(command, &status, 0);
-      ::_exit(exit_status_of(status));
+      ::_exit(status_of(status));
     }
-    if (info.ssi_signo != SIGCHLD)
-      forward_signal(command, static_cast<int>(info.ssi_signo), info.ssi_code, true);
+    if (info.ssi_signo == SIGCHLD) continue;
+    forward_signal(command, static_cast<int>(info.ssi_signo), info.ssi_code, true);
+    if (info.ssi_signo != SIGWINCH) last_signal = static_cast<int>(info.ssi_signo);
   }
 }
 

@@ -148,7 +148,6 @@ RunOptions parse_run_options(int argc, char** argv) {
   ::optind = 0;  // glibc: a full re-initialisation, so the parser can run more than once
   ::opterr = 0;
   for (;;) {
-    const int previous_optind = ::optind;
     const int opt = ::getopt_long(argc, argv, kShortOptions, kLongOptions, nullptr);
     if (opt == -1) break;
     const std::string value = ::optarg != nullptr ? ::optarg : "";
@@ -205,7 +204,7 @@ RunOptions parse_run_options(int argc, char** argv) {
       case 'd': options.detach = true; break;
       case 'h': options.help = true; break;
       default: {
-        const std::string arg = previous_optind < argc ? argv[previous_optind] : "";
+        const std::string arg = ::optind > 0 && ::optind <= argc ? argv[::optind - 1] : "";
         if (::optopt != 0 && std::strchr("RwSG", ::optopt) != nullptr)
           bad(std::string("option -") + static_cast<char>(::optopt) + " needs a value");
         bad(arg.starts_with("--") || ::optopt == 0
