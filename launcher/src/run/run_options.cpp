@@ -38,7 +38,7 @@ enum : int {
 };
 
 // getopt_long rather than CLI11: unshare's namespace options take an optional value only when it
-// is attached (`--net=FILE`, `-nFILE`), so `nsnet run -n sh` runs sh; CLI11 would take "sh" as the
+// is attached (`--net=FILE`), so `nsnet run --net sh` runs sh; CLI11 would take "sh" as the
 // value. getopt is what unshare itself parses with, so combined flags (-mipfnuUr) work the same.
 constexpr option kLongOptions[] = {
     {"mount", optional_argument, nullptr, 'm'},
@@ -78,7 +78,8 @@ constexpr option kLongOptions[] = {
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
-constexpr const char* kShortOptions = "+m::u::i::n::p::U::C::T::frcR:w:S:G:dh";
+// As unshare: only the long forms take a file (`--net=FILE`); `-mipfnuUr` is eight flags.
+constexpr const char* kShortOptions = "+muinpUCTfrcR:w:S:G:dh";
 
 [[noreturn]] void bad(const std::string& message) { throw std::invalid_argument(message); }
 
