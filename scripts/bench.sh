@@ -26,3 +26,6 @@ build/release/tests/nsnet_portmap_bench --nsnet-plugins="$plugins" --reference-p
 log "the full chained conflist (conf/40-chain.conflist), ADD and DEL"
 build/release/tests/nsnet_chain_bench --nsnet-plugins="$plugins" --reference-plugins=/usr/lib/cni \
   --conf="$NSNET_ROOT/conf/40-chain.conflist"
+log "nsnet run against unshare, and against unshare + the reference plugins"
+build/release/tests/nsnet_launcher_bench --nsnet="$NSNET_ROOT/build/release/bin/nsnet" \
+  --nsnet-plugins="$plugins" --reference-plugins=/usr/lib/cni --conf="$NSNET_ROOT/conf/00-nsnet.conflist"

@@ -1,39 +1,54 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds the release preset, and shows the main job: nsnet's loopback
-# CNI plugin doing ADD, CHECK and DEL in a throwaway network namespace, as a container runtime
-# would call it. Needs root (the plugin configures a network namespace).
+# The main job: installs what is missing, builds nsnet (release preset), and shows `nsnet run`:
+# a command in a full set of new namespaces (mount, uts, ipc, net, pid with a fresh /proc,
+# cgroup) on the default network (bridge nsnet0, 10.88.0.0/16, masquerade), showing its
+# interfaces and a TCP round trip to a server on the host side; then --detach, ps, exec, stop.
+# Needs root. Everything happens in a sandbox: a private network namespace as the "host" and
+# private /run and /var/lib/cni, so the machine is left as it was.
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$NSNET_ROOT"
 
-[ "$(id -u)" -eq 0 ] || die "run as root: the demo creates a network namespace"
-install_packages "${NSNET_BUILD_PACKAGES[@]}" "${NSNET_RUN_PACKAGES[@]}"
-log "building the plugins (release preset)"
-cmake --preset release -S "$NSNET_ROOT" -DNSNET_BUILD_TESTS=OFF >/dev/null
-cmake --build --preset release --target nsnet-cni -- -j"$(nproc)"
-plugin_dir=$NSNET_ROOT/build/release/plugins/bin
+nsnet=$NSNET_ROOT/build/release/bin/nsnet
+if [ "${1-}" != --sandbox ]; then
+  [ "$(id -u)" -eq 0 ] || die "run as root: the demo creates network namespaces"
+  install_packages "${NSNET_BUILD_PACKAGES[@]}" "${NSNET_RUN_PACKAGES[@]}" "${NSNET_DEMO_PACKAGES[@]}"
+  log "building nsnet and its plugins (release preset)"
+  cmake --preset release -S "$NSNET_ROOT" -DNSNET_BUILD_TESTS=OFF >/dev/null
+  cmake --build --preset release --target nsnet -- -j"$(nproc)"
+  # A fresh network namespace as the host, private mounts for /run and /var/lib/cni.
+  exec unshare --mount --net --propagation private "$0" --sandbox
+fi
+mount -t tmpfs nsnet-demo /run
+if [ -d /var/lib/cni ]; then mount -t tmpfs nsnet-demo /var/lib/cni
+else mount -t tmpfs nsnet-demo /var/lib && mkdir /var/lib/cni; fi
+ip link set lo up
 
-# The "container": a process in a fresh network namespace. Killing it frees the namespace,
-# so nothing is left behind (no /run/netns entry, no link).
-unshare --net sleep infinity &
-holder=$!
-trap 'kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null || true' EXIT
-while [ "$(readlink "/proc/$holder/ns/net" 2>/dev/null)" = "$(readlink /proc/self/ns/net)" ]; do :; done
-netns=/proc/$holder/ns/net
+# The "host side" server: an echo server on every address of the sandbox host.
+socat TCP-LISTEN:7777,fork,reuseaddr EXEC:cat &
+server=$!
+trap 'kill "$server" 2>/dev/null || true' EXIT
 
-cni() {  # cni COMMAND: runs the loopback plugin like a runtime does
-  log "CNI_COMMAND=$1 loopback < conf/99-loopback.conf"
-  CNI_COMMAND=$1 CNI_CONTAINERID=nsnet-demo CNI_NETNS=$netns CNI_IFNAME=eth0 CNI_PATH=$plugin_dir \
-    "$plugin_dir/loopback" < conf/99-loopback.conf && rc=0 || rc=$?
-  echo "(exit status $rc)"
-}
+log "nsnet run --hostname demo -- bash -c '...'   (a full namespace set on the default network)"
+"$nsnet" run --hostname demo -- bash -c '
+  echo "inside: pid $$, hostname $(hostname), $(ls /proc | grep -c "^[0-9]") processes in /proc"
+  ip -brief address
+  ip route
+  exec 3<>/dev/tcp/10.88.0.1/7777
+  echo "ping from the container" >&3
+  read -r reply <&3
+  echo "TCP round trip to the host side (10.88.0.1:7777): \"$reply\""'
+echo "(exit status $?)"
 
-log "inside the container before ADD:"; nsenter --net="$netns" ip -br addr show lo
-cni ADD
-log "inside the container after ADD:"; nsenter --net="$netns" ip -br addr show lo
-cni CHECK
-cni DEL
-cni DEL   # DEL is idempotent
-log "inside the container after DEL:"; nsenter --net="$netns" ip -br link show lo
-log "VERSION:"
-echo '{"cniVersion":"1.1.0"}' | CNI_COMMAND=VERSION "$plugin_dir/loopback"; echo
+log "exit status and signals are the command's"
+"$nsnet" run --network none -- sh -c 'exit 3' || echo "nsnet run -- sh -c 'exit 3' -> $?"
+
+log "nsnet run --detach --name web --publish 8080:80 -- sleep 60; nsnet ps; nsnet exec; nsnet stop"
+"$nsnet" run --detach --name web --publish 8080:80 -- sleep 60
+"$nsnet" ps
+"$nsnet" exec web -- sh -c 'echo "exec inside web: hostname $(hostname), pid $$, eth0 $(ip -brief -4 address show eth0 | awk "{print \$3}")"'
+"$nsnet" stop web
+
+log "after teardown: host links, IPAM reservations, result cache, nsnet state"
+ip -brief link
+ls /run/cni/networks/nsnet /var/lib/cni/results /run/nsnet

@@ -21,7 +21,12 @@ NSNET_TEST_PACKAGES=(
   iptables                      # the reference portmap and firewall (1.1.1) rule with iptables
   iperf3                        # bandwidth: measured rates against configured ones
 )
-NSNET_RUN_PACKAGES=(iproute2 util-linux libnftables1)  # libnftables1: dlopen()ed for masquerade
+NSNET_RUN_PACKAGES=(
+  iproute2 util-linux
+  libnftables1                  # dlopen()ed for masquerade, portmap and firewall
+  uidmap                        # newuidmap/newgidmap: nsnet run --map-auto, --map-users
+)
+NSNET_DEMO_PACKAGES=(socat)     # the demo's echo server on the host side
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -2,6 +2,7 @@
 
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -41,9 +42,16 @@ bool Side::has(const std::string& type) const {
 }
 
 bool enter_sandbox() {
-  return ::unshare(CLONE_NEWNS | CLONE_NEWNET) == 0 &&
-         ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
-         ::mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") == 0;
+  if (::unshare(CLONE_NEWNS | CLONE_NEWNET) != 0 ||
+      ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+      ::mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") != 0)
+    return false;
+  // The CNI result cache (/var/lib/cni/results) too: over the directory when the machine has it,
+  // else over /var/lib with an empty cni inside, so nothing is created on the machine.
+  if (std::filesystem::is_directory("/var/lib/cni"))
+    return ::mount("tmpfs", "/var/lib/cni", "tmpfs", 0, "mode=0755") == 0;
+  return ::mount("tmpfs", "/var/lib", "tmpfs", 0, "mode=0755") == 0 &&
+         ::mkdir("/var/lib/cni", 0755) == 0;
 }
 
 CallResult Side::call(const std::string& type, const std::string& command,

@@ -17,8 +17,9 @@ namespace nsnet::bench {
 
 namespace fs = std::filesystem;
 
-// Moves the process into fresh mount + network namespaces with a private tmpfs on /run, so that
-// the "host" is a new netns and /run/netns and every state directory are the benchmark's own.
+// Moves the process into fresh mount + network namespaces with a private tmpfs on /run and
+// /var/lib/cni, so that the "host" is a new netns and /run/netns, the CNI result cache and every
+// state directory are the benchmark's own.
 // Call while single-threaded. False (errno set) when that fails, e.g. without root.
 [[nodiscard]] bool enter_sandbox();
 
