@@ -157,12 +157,11 @@ void report_failure(int report_fd, const std::string& message) {
 // Runs the container to its end. `report_fd` (detached mode) gets "ID\n" once it runs, or
 // "!message\n" if it could not be started; stdio then goes to the state dir's log.
 int run_container(const RunOptions& options, int report_fd) {
-  const bool is_root = ::geteuid() == 0;
   std::vector<cni::NetworkList> lists;
   std::vector<nlohmann::json> ports;
   IdMapPlan id_maps;
   try {
-    if (is_root) collect_abandoned_containers();
+    collect_abandoned_containers();  // what a killed nsnet left behind
     if (options.attaches_networks()) {
       const fs::path conf_dir = cni_conf_dir();
       for (const auto& spec : options.networks) lists.push_back(find_network_spec(spec, conf_dir));
