@@ -205,6 +205,8 @@ TEST_F(NsnetNetTest, ChainWithPortmapGetsCapabilityArgsAndDelUsesTheCachedOnes) 
 
   const auto check = nsnet({"check", network_, netns_}, {{"CAP_ARGS", mappings.dump()}});
   EXPECT_EQ(check.exit_code, 0) << check;
+  const auto check_cached = nsnet({"check", network_, netns_});
+  EXPECT_EQ(check_cached.exit_code, 0) << check_cached;
   // No CAP_ARGS on DEL: the cached ones go to portmap, which removes the mapping.
   const auto del = nsnet({"del", network_, netns_});
   EXPECT_EQ(del.exit_code, 0) << del;
@@ -312,7 +314,13 @@ TEST_F(NsnetNetTest, GcDeletesTheStaleCachedAttachmentAndCollectsLeaks) {
   ASSERT_EQ(reservations().size(), 2u);
   // A reservation nobody caches: what a runtime that crashed before caching leaves.
   std::ofstream(ipam_dir_ / network_ / "10.93.7.200") << "ghost\r\neth0";
-  ASSERT_EQ(reservations().size(), 3u);
+  // An entry as libcni 1.1 writes it, without "netns": GC cannot tell it is stale, so it stays.
+  json old_entry = cached(netns_);
+  old_entry.erase("netns");
+  old_entry["containerId"] = "old-ctr";
+  std::ofstream(cache_dir_ / "results" / (network_ + "-old-ctr-eth0")) << old_entry.dump();
+  std::ofstream(ipam_dir_ / network_ / "10.93.7.201") << "old-ctr\r\neth0";
+  ASSERT_EQ(reservations().size(), 4u);
 
   // The second container's netns goes away without a DEL.
   net::Netns::delete_persisted_if_exists(fs::path(gone_path).filename().string());
@@ -322,7 +330,11 @@ TEST_F(NsnetNetTest, GcDeletesTheStaleCachedAttachmentAndCollectsLeaks) {
   EXPECT_EQ(gc.exit_code, 0) << gc;
   EXPECT_TRUE(fs::exists(cache_file(netns_)));
   EXPECT_FALSE(fs::exists(cache_file(gone_path)));
-  const auto left = reservations();
+  EXPECT_TRUE(fs::exists(cache_dir_ / "results" / (network_ + "-old-ctr-eth0")));
+  auto left = reservations();
+  EXPECT_EQ(left.size(), 2u);
+  EXPECT_EQ(left["10.93.7.201"], "old-ctr\r\neth0");
+  left.erase("10.93.7.201");
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(left.begin()->second, container_id(netns_) + "\r\neth0");
   EXPECT_TRUE(has_link(*container_, "eth0"));

@@ -90,28 +90,16 @@ class NetCommand {
               << std::endl;
   }
 
-  void check(const std::string& netns) {
-    runtime_.check(list_, net::runtime_conf(net::NetEnv::from_process(), netns));
-  }
-
-  // DEL with the given CNI_ARGS and CAP_ARGS; a variable that is unset takes what the cache
-  // recorded at ADD, so a port mapping is removed even when the caller no longer names it.
-  void del(const std::string& netns) {
-    const auto env = net::NetEnv::from_process();
-    auto rt = net::runtime_conf(env, netns);
-    if (const auto cached = runtime_.cache().load(list_.name, rt.container_id, rt.ifname)) {
-      if (!env.cni_args) rt.args = cached->cni_args;
-      if (!env.cap_args) rt.capability_args = cached->capability_args;
-    }
-    runtime_.del(list_, rt);
-  }
+  void check(const std::string& netns) { runtime_.check(list_, cached_attachment(netns)); }
+  void del(const std::string& netns) { runtime_.del(list_, cached_attachment(netns)); }
 
   // The cached attachments whose netns still exists are valid; the others are deleted from their
-  // cached netns, args and capability args, then GC goes to the plugins with the valid ones.
+  // cached netns, args and capability args, then GC goes to the plugins with the valid ones. An
+  // entry that records no netns (libcni before 1.2 wrote none) cannot be judged and is kept.
   void gc() {
     std::vector<cni::Attachment> valid;
     for (const auto& entry : runtime_.cache().list(list_.name)) {
-      if (is_live_netns(entry.netns))
+      if (entry.netns.empty() || is_live_netns(entry.netns))
         valid.push_back({.container_id = entry.container_id, .ifname = entry.ifname});
     }
     runtime_.gc(list_, valid);
@@ -120,6 +108,19 @@ class NetCommand {
   void status() { runtime_.status(list_); }
 
  private:
+  // The attachment CHECK and DEL address: CNI_ARGS and CAP_ARGS as given, and when a variable is
+  // unset, what the cache recorded at ADD (CHECK and DEL must repeat ADD's arguments; this way a
+  // port mapping is removed even when the caller no longer names it).
+  cni::RuntimeConf cached_attachment(const std::string& netns) const {
+    const auto env = net::NetEnv::from_process();
+    auto rt = net::runtime_conf(env, netns);
+    if (const auto cached = runtime_.cache().load(list_.name, rt.container_id, rt.ifname)) {
+      if (!env.cni_args) rt.args = cached->cni_args;
+      if (!env.cap_args) rt.capability_args = cached->capability_args;
+    }
+    return rt;
+  }
+
   cni::NetworkList list_;
   cni::Runtime runtime_;
 };
