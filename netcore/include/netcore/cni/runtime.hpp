@@ -19,7 +19,8 @@ class Runtime final {
       : runner_(std::move(runner)), cache_(std::move(cache)) {}
 
   // ADD through the chain, then caches the result. A failed ADD caches nothing; the caller owes
-  // a DEL (spec §a3).
+  // a DEL (spec §a3). Names the cache cannot hold (result_cache.hpp) throw
+  // Error(kInvalidNetworkConfig) before any plugin runs.
   [[nodiscard]] Result add(const NetworkList& list, const RuntimeConf& rt) const;
   // CHECK with the cached result (converted to the list's version) as prevResult. As libcni:
   // Error(kIncompatibleVersion) for a list before 0.4.0, nothing for disableCheck. Throws
