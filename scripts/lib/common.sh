@@ -10,6 +10,7 @@ NSNET_BUILD_PACKAGES=(
   libnl-nf-3-dev                # ctnetlink: portmap flushes stale UDP conntrack entries
   libnftables-dev               # header only: netcore::fw dlopen()s libnftables.so.1
   libboost-dev libboost-filesystem-dev libspdlog-dev libfmt-dev libcli11-dev
+  libssl-dev                    # SHA-512: nsnet net derives container IDs as cnitool does
 )
 NSNET_TEST_PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
@@ -21,7 +22,7 @@ NSNET_TEST_PACKAGES=(
   iptables                      # the reference portmap and firewall (1.1.1) rule with iptables
   iperf3                        # bandwidth: measured rates against configured ones
 )
-NSNET_RUN_PACKAGES=(iproute2 util-linux libnftables1)  # libnftables1: dlopen()ed for masquerade
+NSNET_RUN_PACKAGES=(iproute2 util-linux libnftables1 libssl3)  # libnftables1: dlopen()ed for masquerade
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
