@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string_view>
 
+#include <netcore/base/log.hpp>
+
 #include "commands.hpp"
 
 namespace {
@@ -34,6 +36,9 @@ void usage(std::FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything may log: spdlog's own default logger would write to stdout, which carries
+  // `nsnet net add`'s result and the command's output.
+  netcore::setup_logging("nsnet", "warn");
   if (argc < 2) {
     usage(stderr);
     return 2;

@@ -10,6 +10,7 @@ NSNET_BUILD_PACKAGES=(
   libnl-nf-3-dev                # ctnetlink: portmap flushes stale UDP conntrack entries
   libnftables-dev               # header only: netcore::fw dlopen()s libnftables.so.1
   libboost-dev libboost-filesystem-dev libspdlog-dev libfmt-dev libcli11-dev
+  libssl-dev                    # SHA-512: nsnet net derives container IDs as cnitool does
 )
 NSNET_TEST_PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
@@ -25,6 +26,7 @@ NSNET_RUN_PACKAGES=(
   iproute2 util-linux
   libnftables1                  # dlopen()ed for masquerade, portmap and firewall
   uidmap                        # newuidmap/newgidmap: nsnet run --map-auto, --map-users
+  libssl3                       # nsnet net: cnitool's container ID is a SHA-512
 )
 NSNET_DEMO_PACKAGES=(socat)     # the demo's echo server on the host side
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Interop test: nsnet's plugins driven by libcni, the Go library real runtimes embed
-# (cnidriver/main.go, built here offline from Debian's libcni 1.1.2 sources). Each case is one
-# container: ADD, CHECK, the cached result, DEL, DEL again, DEL once the netns is gone.
+# (cnidriver/main.go, built here offline from Debian's libcni 1.1.2 sources). Each lifecycle case
+# is one container: ADD, CHECK, the cached result, DEL, DEL again, DEL once the netns is gone.
+# Each cache case makes the same attachment through libcni and through `nsnet net`, compares the
+# two result cache files field by field, then each side CHECKs and DELs the other's attachment.
 #
-# Usage: tests/interop/run.sh [PLUGIN_DIR]      (default: build/release/plugins/bin)
+# Usage: tests/interop/run.sh [PLUGIN_DIR [NSNET_BIN]]
+#        (default: build/release/plugins/bin and build/release/bin/nsnet)
 # Needs root, go (golang-go) and libcni's sources (golang-github-appc-cni-dev): exits 77 (skip)
 # without them and installs nothing. Runs inside private mount + network namespaces with a tmpfs
 # on /run, so the machine's network, /run/netns and /var/lib/cni are never touched.
@@ -24,6 +27,9 @@ if [ "${1-}" != --sandbox ]; then
   plugin_dir=${1:-$here/../../build/release/plugins/bin}
   [ -d "$plugin_dir" ] || die "plugin dir $plugin_dir does not exist (build first)"
   plugin_dir=$(cd "$plugin_dir" && pwd)
+  nsnet_bin=${2:-$plugin_dir/../../bin/nsnet}
+  [ -x "$nsnet_bin" ] || die "nsnet binary $nsnet_bin does not exist (build first)"
+  nsnet_bin=$(cd "$(dirname "$nsnet_bin")" && pwd)/$(basename "$nsnet_bin")
 
   # /tmp, not $TMPDIR: it must stay visible once the sandbox mounts its own /run.
   scratch=$(mktemp -d /tmp/nsnet-interop.XXXXXX)
@@ -38,7 +44,7 @@ if [ "${1-}" != --sandbox ]; then
   # Not exec: the trap above must still remove the scratch dir.
   status=0
   NSNET_INTEROP_OUTER_NETNS=$(readlink /proc/self/ns/net) \
-    unshare --mount --net --propagation private bash "$0" --sandbox "$plugin_dir" "$scratch" ||
+    unshare --mount --net --propagation private bash "$0" --sandbox "$plugin_dir" "$scratch" "$nsnet_bin" ||
     status=$?
   exit "$status"
 fi
@@ -46,6 +52,7 @@ fi
 # --- inside the sandbox ------------------------------------------------------------------------
 plugin_dir=$2
 driver=$3/cnidriver
+nsnet_bin=$4
 [ "$(readlink /proc/self/ns/net)" != "${NSNET_INTEROP_OUTER_NETNS-}" ] ||
   die "not in a private network namespace; refusing to run"
 mount -t tmpfs -o mode=0755 nsnet-interop /run
@@ -56,7 +63,9 @@ if [ -d /var/lib/cni ]; then
 else
   var_lib_cni_existed=no
 fi
-if [ ! -x "$driver" ] || [ ! -d "$plugin_dir" ]; then die "driver or plugin dir not visible in the sandbox"; fi
+if [ ! -x "$driver" ] || [ ! -d "$plugin_dir" ] || [ ! -x "$nsnet_bin" ]; then
+  die "driver, plugin dir or nsnet not visible in the sandbox"
+fi
 
 work=/run/nsnet-interop
 cache=$work/cache       # libcni's CacheDir
@@ -81,6 +90,21 @@ cat >"$conf/bridge.conflist" <<EOF
 {"cniVersion": "1.0.0", "name": "interop-bridge", "plugins": [
   {"type": "bridge", "bridge": "interop-br0", "isGateway": true, "ipMasq": false,
    "ipam": {"type": "host-local", "subnet": "10.77.0.0/24", "dataDir": "$data"}}]}
+EOF
+# One address per list for the cache cases, so libcni and nsnet get the same one in turn; the
+# bridge's container MAC comes from the "mac" capability argument, so it is the same too.
+cat >"$conf/cache-bridge.conflist" <<EOF
+{"cniVersion": "1.0.0", "name": "interop-cache-br", "plugins": [
+  {"type": "bridge", "bridge": "interop-br1", "isGateway": true, "ipMasq": false,
+   "capabilities": {"mac": true},
+   "ipam": {"type": "host-local", "dataDir": "$data",
+            "ranges": [[{"subnet": "10.77.2.0/24", "rangeStart": "10.77.2.9", "rangeEnd": "10.77.2.9"}]]}},
+  {"type": "portmap", "capabilities": {"portMappings": true}}]}
+EOF
+cat >"$conf/cache-ptp.conflist" <<EOF
+{"cniVersion": "0.4.0", "name": "interop-cache-ptp", "plugins": [
+  {"type": "ptp", "ipam": {"type": "host-local", "dataDir": "$data",
+   "ranges": [[{"subnet": "10.77.3.0/24", "rangeStart": "10.77.3.9", "rangeEnd": "10.77.3.9"}]]}}]}
 EOF
 for version in 1.0.0 0.4.0 0.3.1; do  # one list, three spec versions
   cat >"$conf/ptp-$version.conflist" <<EOF
@@ -240,8 +264,99 @@ lifecycle() {
   done
 }
 
+# nsnet_net CACHE_DIR CNI_ARGS CAP_ARGS add|check|del CONFLIST CONTAINER_ID NETNS IFNAME — the
+# same call as `cni`, through `nsnet net` and its environment (cnitool's variables).
+nsnet_net() {
+  local cache_dir=$1 cni_args=$2 cap_args=$3 cmd=$4 list=$5 id=$6 ns=$7 ifn=$8
+  env -u CNI_ARGS -u CAP_ARGS NETCONFPATH="$conf" CNI_PATH="$plugin_dir" CNI_CONTAINERID="$id" \
+    CNI_IFNAME="$ifn" ${cni_args:+CNI_ARGS="$cni_args"} ${cap_args:+CAP_ARGS="$cap_args"} \
+    "$nsnet_bin" net --cache-dir "$cache_dir" "$cmd" "$list" "$ns"
+}
+# libcni through the driver, with the case's CNI_ARGS and capability arguments.
+cni_with_args() {  # CACHE_DIR CNI_ARGS CAP_ARGS add|check|del CONFLIST CONTAINER_ID NETNS IFNAME
+  local cache_dir=$1 cni_args=$2 cap_args=$3; shift 3
+  "$driver" -cni-path "$plugin_dir" -cache-dir "$cache_dir" ${cni_args:+-cni-args "$cni_args"} \
+    ${cap_args:+-cap-args "$cap_args"} "$@"
+}
+
+# What differs between two attachments made one after the other even with the same address and
+# container MAC: the names and MACs the kernel or the plugin pick at random for host-side links
+# (the host veth; the bridge's MAC follows its ports), and the container MAC unless pinned.
+normalized_result() {  # FILE PIN_CONTAINER_MAC
+  jq -S --argjson pin "$2" '.result | .interfaces |= map(
+      if (.sandbox // "") == "" then .mac = "host-mac" | .name |= (if test("^veth") then "host-veth" else . end)
+      elif $pin then . else .mac = "container-mac" end)' "$1"
+}
+
+# cache_compare CONTAINER_ID CONFLIST:IFNAME CNI_ARGS CAP_ARGS PIN_CONTAINER_MAC
+cache_compare() {
+  cid=$1; attachment_vars "$2"
+  local cni_args=$3 cap_args=$4 pin=$5 key out
+  netns=/run/netns/$cid
+  mkdir -p "$work/$cid"
+  ip netns add "$cid"
+  local ours=$work/$cid/nsnet-cache
+  local a=$work/$cid/libcni.json b=$ours/results/$net-$cid-$ifname
+  local libcni_file=$cache/results/$net-$cid-$ifname
+
+  step "libcni add + del $net $ifname"
+  cni_with_args "$cache" "$cni_args" "$cap_args" add "$list" "$cid" "$netns" "$ifname" >"$res" ||
+    fail "libcni add failed"
+  cp "$libcni_file" "$a"
+  cni_with_args "$cache" "$cni_args" "$cap_args" del "$list" "$cid" "$netns" "$ifname" ||
+    fail "libcni del failed"
+
+  step "nsnet net add $net $ifname"
+  nsnet_net "$ours" "$cni_args" "$cap_args" add "$list" "$cid" "$netns" "$ifname" \
+    >"$work/$cid/nsnet-add.json" || fail "nsnet net add failed"
+  [ -f "$b" ] || fail "nsnet net wrote no cache file $b"
+  [ "$(stat -c %a "$b")" = 600 ] || fail "cache file mode $(stat -c %a "$b"), want 600"
+  [ "$(stat -c %a "$(dirname "$b")")" = 700 ] || fail "cache dir mode is not 700"
+
+  step "compare cache files"
+  for key in kind containerId config ifName networkName cniArgs capabilityArgs; do
+    [ "$(jq -cS --arg k "$key" '.[$k]' "$a")" = "$(jq -cS --arg k "$key" '.[$k]' "$b")" ] ||
+      fail "cache key $key: libcni $(jq -c --arg k "$key" '.[$k]' "$a"), nsnet $(jq -c --arg k "$key" '.[$k]' "$b")"
+  done
+  # libcni 1.1 has no "netns" key (1.2 added it); nsnet writes the attachment's netns.
+  [ "$(jq -r '.netns // "absent"' "$a")" = absent ] || [ "$(jq -r .netns "$a")" = "$netns" ] ||
+    fail "libcni cached netns $(jq -r .netns "$a")"
+  [ "$(jq -r .netns "$b")" = "$netns" ] || fail "nsnet cached netns $(jq -r .netns "$b"), want $netns"
+  # The same keys in the same order (Go marshals its struct in declaration order).
+  [ "$(jq -c 'keys_unsorted' "$a")" = "$(jq -c 'del(.netns) | keys_unsorted' "$b")" ] ||
+    fail "key order: libcni $(jq -c keys_unsorted "$a"), nsnet $(jq -c keys_unsorted "$b")"
+  diff <(normalized_result "$a" "$pin") <(normalized_result "$b" "$pin") >&2 ||
+    fail "cached results differ (libcni <, nsnet >)"
+
+  # Each reads the other's entry: libcni CHECKs and DELs nsnet's attachment from nsnet's cache
+  # (its prevResult comes from the file), then nsnet does the same for one libcni made.
+  step "libcni check + del of nsnet's attachment"
+  if version_ge "$version" 0.4.0; then
+    cni_with_args "$ours" "$cni_args" "$cap_args" check "$list" "$cid" "$netns" "$ifname" ||
+      fail "libcni check of nsnet's entry failed"
+  fi
+  cni_with_args "$ours" "$cni_args" "$cap_args" del "$list" "$cid" "$netns" "$ifname" ||
+    fail "libcni del of nsnet's attachment failed"
+  [ ! -e "$b" ] || fail "libcni left nsnet's cache file"
+  step "nsnet check + del of libcni's attachment"
+  cni_with_args "$cache" "$cni_args" "$cap_args" add "$list" "$cid" "$netns" "$ifname" >/dev/null ||
+    fail "libcni add (2) failed"
+  if version_ge "$version" 0.4.0; then
+    nsnet_net "$cache" "$cni_args" "$cap_args" check "$list" "$cid" "$netns" "$ifname" ||
+      fail "nsnet check of libcni's entry failed"
+  fi
+  # No CNI_ARGS/CAP_ARGS: nsnet takes them from libcni's entry.
+  nsnet_net "$cache" "" "" del "$list" "$cid" "$netns" "$ifname" || fail "nsnet del of libcni's entry failed"
+  [ ! -e "$libcni_file" ] || fail "nsnet left libcni's cache file"
+  ! link_json "$cid" "$ifname" >/dev/null || fail "$ifname still exists in the container after DEL"
+  out=$(find "$data/$net" -mindepth 1 -maxdepth 1 ! -name lock ! -name 'last_reserved_ip.*')
+  [ -z "$out" ] || fail "host-local reservations left after DEL: $out"
+  if [ -n "$cap_args" ] && nft list ruleset | grep -qF "$cid"; then fail "portmap rules left for $cid"; fi
+  ip netns delete "$cid"
+}
+
 failed=0
-run_case() {  # NAME CONTAINER_ID CONFLIST:IFNAME...
+run_case() {  # NAME FUNCTION ARGS...
   local name=$1 rc=0; shift
   # A subshell per case: a failure ends that case only. errexit must be set inside and the
   # subshell must not be part of a condition, or bash ignores errexit in it.
@@ -249,7 +364,7 @@ run_case() {  # NAME CONTAINER_ID CONFLIST:IFNAME...
   (
     set -e
     trap 'echo "line $LINENO: $BASH_COMMAND failed" >&2' ERR
-    lifecycle "$@"
+    "$@"
   ) >"$work/$name.log" 2>&1
   rc=$?
   set -e
@@ -262,18 +377,22 @@ run_case() {  # NAME CONTAINER_ID CONFLIST:IFNAME...
   fi
 }
 
-run_case loopback-1.0.0 interop-c1 loopback.conflist:lo
-run_case loopback+bridge+host-local-1.0.0 interop-c2 loopback.conflist:lo bridge.conflist:eth0
-run_case ptp+host-local-1.0.0 interop-c3 ptp-1.0.0.conflist:eth0
-run_case ptp+host-local-0.4.0 interop-c4 ptp-0.4.0.conflist:eth0
-run_case ptp+host-local-0.3.1 interop-c5 ptp-0.3.1.conflist:eth0
+run_case loopback-1.0.0 lifecycle interop-c1 loopback.conflist:lo
+run_case loopback+bridge+host-local-1.0.0 lifecycle interop-c2 loopback.conflist:lo bridge.conflist:eth0
+run_case ptp+host-local-1.0.0 lifecycle interop-c3 ptp-1.0.0.conflist:eth0
+run_case ptp+host-local-0.4.0 lifecycle interop-c4 ptp-0.4.0.conflist:eth0
+run_case ptp+host-local-0.3.1 lifecycle interop-c5 ptp-0.3.1.conflist:eth0
+run_case cache:bridge+portmap-1.0.0 cache_compare interop-c6 cache-bridge.conflist:eth0 \
+  "IgnoreUnknown=1;K8S_POD_NAME=web" \
+  '{"mac":"c2:11:22:33:44:55","portMappings":[{"hostPort":18080,"containerPort":80,"protocol":"tcp"}]}' true
+run_case cache:ptp-0.4.0 cache_compare interop-c7 cache-ptp.conflist:net1 "" "" false
 
 if [ "$var_lib_cni_existed" = no ] && [ -e /var/lib/cni ]; then
   echo "FAIL sandbox: /var/lib/cni was created on the machine during the run"
   failed=$((failed + 1))
 fi
 if [ "$failed" -eq 0 ]; then
-  echo "PASS interop.libcni (plugins from $plugin_dir)"
+  echo "PASS interop.libcni (plugins from $plugin_dir, nsnet $nsnet_bin)"
 else
   echo "FAIL interop.libcni: $failed failed (plugins from $plugin_dir)"
   exit 1

@@ -43,6 +43,10 @@ TEST(NetworkListTest, WrapsASinglePluginConfig) {
   EXPECT_EQ(list.cni_version, "1.0.0");
   ASSERT_EQ(list.plugins.size(), 1u);
   EXPECT_EQ(list.plugins[0]["type"], "ptp");
+  // Its bytes are the wrapping list's JSON, as libcni's ConfListFromConf makes them (the result
+  // cache records them as "config").
+  EXPECT_EQ(json::parse(list.bytes), json::parse(R"({"name": "one", "cniVersion": "1.0.0",
+      "plugins": [{"name": "one", "cniVersion": "1.0.0", "type": "ptp"}]})"));
 }
 
 TEST(NetworkListTest, RejectsBadListsNamingTheKey) {

@@ -100,17 +100,19 @@ json list_config_for(const NetworkList& list, const json& plugin) {
 NetworkList NetworkList::parse(const std::string& text, bool is_single_plugin) {
   json doc = parse_json(text, "network list");
   if (!doc.is_object()) throw Error(ErrorCode::kDecodingFailure, "network list: not an object");
-  if (is_single_plugin) {
-    // libcni's ConfListFromConf: the plugin config becomes the only plugin of a list that takes
-    // the plugin's name and version.
-    json list = json::object();
-    if (doc.contains("name")) list["name"] = doc["name"];
-    if (doc.contains("cniVersion")) list["cniVersion"] = doc["cniVersion"];
-    list["plugins"] = json::array({doc});
-    doc = std::move(list);
-  }
   NetworkList list;
   list.bytes = text;
+  if (is_single_plugin) {
+    // libcni's ConfListFromConf: the plugin config becomes the only plugin of a list that takes
+    // the plugin's name and version, and the list's bytes are that list's JSON (what a result
+    // cache entry records as "config").
+    json wrapped = json::object();
+    if (doc.contains("name")) wrapped["name"] = doc["name"];
+    if (doc.contains("cniVersion")) wrapped["cniVersion"] = doc["cniVersion"];
+    wrapped["plugins"] = json::array({doc});
+    doc = std::move(wrapped);
+    list.bytes = dump_json(doc);
+  }
   const auto name = doc.find("name");
   if (name == doc.end() || !name->is_string() || !is_valid_cni_name(name->get<std::string>()))
     throw_invalid_config("network list: missing or invalid \"name\" (must match "

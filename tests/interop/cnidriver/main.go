@@ -2,7 +2,7 @@
 // interop test sees exactly what a runtime sends (prevResult from libcni's cache, the env, the
 // plugin order on DEL) rather than what our own test harness assumes.
 //
-//	cnidriver [-cni-path DIRS] [-cache-dir DIR] add|check|del|cached NETCONF_LIST_FILE CONTAINER_ID NETNS_PATH IFNAME
+//	cnidriver [-cni-path DIRS] [-cache-dir DIR] [-cni-args K=V;...] [-cap-args JSON] add|check|del|cached NETCONF_LIST_FILE CONTAINER_ID NETNS_PATH IFNAME
 //
 // Built in GOPATH mode against Debian's libcni 1.1.2 (golang-github-appc-cni-dev); see
 // tests/interop/run.sh.
@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,25 +25,52 @@ import (
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: cnidriver [-cni-path DIRS] [-cache-dir DIR] add|check|del|cached NETCONF_LIST_FILE CONTAINER_ID NETNS_PATH IFNAME")
+		fmt.Fprintln(os.Stderr, "usage: cnidriver [-cni-path DIRS] [-cache-dir DIR] [-cni-args K=V;...] [-cap-args JSON] add|check|del|cached NETCONF_LIST_FILE CONTAINER_ID NETNS_PATH IFNAME")
 		flag.PrintDefaults()
 	}
 	cniPath := flag.String("cni-path", os.Getenv("CNI_PATH"), "plugin directories, ':'-separated (default $CNI_PATH)")
 	cacheDir := flag.String("cache-dir", os.Getenv("CNI_CACHE_DIR"), "libcni's result cache directory (default $CNI_CACHE_DIR)")
+	cniArgs := flag.String("cni-args", "", "CNI_ARGS for the plugins, \"K=V;K=V\" (libcni's RuntimeConf.Args)")
+	capArgs := flag.String("cap-args", "", "capability arguments, a JSON object (libcni's RuntimeConf.CapabilityArgs)")
 	flag.Parse()
 	if flag.NArg() != 5 {
 		flag.Usage()
 		os.Exit(1)
 	}
-	if err := run(flag.Arg(0), *cniPath, *cacheDir, flag.Arg(1), &libcni.RuntimeConf{
+	rt := &libcni.RuntimeConf{
 		ContainerID: flag.Arg(2),
 		NetNS:       flag.Arg(3),
 		IfName:      flag.Arg(4),
-	}); err != nil {
+	}
+	err := parseArgs(*cniArgs, *capArgs, rt)
+	if err == nil {
+		err = run(flag.Arg(0), *cniPath, *cacheDir, flag.Arg(1), rt)
+	}
+	if err != nil {
 		// One line, so a test log shows the whole error next to the case that failed.
 		fmt.Fprintln(os.Stderr, "cnidriver: "+strings.ReplaceAll(err.Error(), "\n", " "))
 		os.Exit(1)
 	}
+}
+
+// parseArgs fills the runtime's CNI_ARGS pairs and capability arguments, as cnitool reads them
+// from its CNI_ARGS and CAP_ARGS variables.
+func parseArgs(cniArgs, capArgs string, rt *libcni.RuntimeConf) error {
+	if cniArgs != "" {
+		for _, pair := range strings.Split(cniArgs, ";") {
+			kv := strings.Split(pair, "=")
+			if len(kv) != 2 || kv[0] == "" || kv[1] == "" {
+				return fmt.Errorf("invalid -cni-args pair %q", pair)
+			}
+			rt.Args = append(rt.Args, [2]string{kv[0], kv[1]})
+		}
+	}
+	if capArgs != "" {
+		if err := json.Unmarshal([]byte(capArgs), &rt.CapabilityArgs); err != nil {
+			return fmt.Errorf("-cap-args: %w", err)
+		}
+	}
+	return nil
 }
 
 func run(cmd, cniPath, cacheDir, listFile string, rt *libcni.RuntimeConf) error {

@@ -31,7 +31,7 @@ struct NetworkList {
   bool disable_check = false;
   bool disable_gc = false;
   std::vector<nlohmann::json> plugins;  // each an object with a "type"
-  std::string bytes;                    // the text the list was parsed from
+  std::string bytes;  // the text the list was parsed from (a single-plugin config: the wrapping list)
 
   // Parses a .conflist document; `is_single_plugin` parses a .conf/.json one instead, wrapped
   // into a one-plugin list (libcni's fallback). Throws Error(kDecodingFailure) for bad JSON and
