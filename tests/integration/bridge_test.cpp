@@ -127,8 +127,8 @@ class BridgeTest : public nsnet::testing::SandboxTest {
 
 // A TCP connection from `from` to addr:port, where a listener in `to` accepts it; returns the
 // peer address the listener saw, or "" when the connection failed within 1.5 s.
-std::string tcp_source(const net::Netns& from, const net::Netns& to, const std::string& addr,
-                       std::uint16_t port) {
+std::string bridge_tcp_source(const net::Netns& from, const net::Netns& to, const std::string& addr,
+                              std::uint16_t port) {
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(port);
@@ -268,9 +268,9 @@ TEST_F(BridgeTest, TcpToTheGatewayAndBetweenContainers) {
   const auto second = add_container();
   ASSERT_EQ(call("ADD", conf, {{"CNI_CONTAINERID", "ctr2"}, {"CNI_NETNS", second}}).exit_code, 0);
   EXPECT_EQ(host_veths().size(), 2u);
-  EXPECT_EQ(tcp_source(*container_, *host_, "10.62.0.1", 7101), "10.62.0.2");
-  EXPECT_EQ(tcp_source(*container_, extra_.back(), "10.62.0.3", 7102), "10.62.0.2");
-  EXPECT_EQ(tcp_source(extra_.back(), *container_, "10.62.0.2", 7103), "10.62.0.3");
+  EXPECT_EQ(bridge_tcp_source(*container_, *host_, "10.62.0.1", 7101), "10.62.0.2");
+  EXPECT_EQ(bridge_tcp_source(*container_, extra_.back(), "10.62.0.3", 7102), "10.62.0.2");
+  EXPECT_EQ(bridge_tcp_source(extra_.back(), *container_, "10.62.0.2", 7103), "10.62.0.3");
   EXPECT_EQ(call("DEL", conf).exit_code, 0);
   EXPECT_EQ(call("DEL", conf, {{"CNI_CONTAINERID", "ctr2"}, {"CNI_NETNS", second}}).exit_code, 0);
   EXPECT_TRUE(host_veths().empty());
@@ -282,8 +282,8 @@ TEST_F(BridgeTest, PortIsolationSeparatesContainersButNotTheGateway) {
   ASSERT_EQ(call("ADD", conf).exit_code, 0);
   const auto second = add_container();
   ASSERT_EQ(call("ADD", conf, {{"CNI_CONTAINERID", "ctr2"}, {"CNI_NETNS", second}}).exit_code, 0);
-  EXPECT_EQ(tcp_source(*container_, *host_, "10.62.0.1", 7111), "10.62.0.2");
-  EXPECT_EQ(tcp_source(*container_, extra_.back(), "10.62.0.3", 7112), "");
+  EXPECT_EQ(bridge_tcp_source(*container_, *host_, "10.62.0.1", 7111), "10.62.0.2");
+  EXPECT_EQ(bridge_tcp_source(*container_, extra_.back(), "10.62.0.3", 7112), "");
 }
 
 TEST_F(BridgeTest, MasqueradeByRuleAndByPacket) {
@@ -307,7 +307,7 @@ TEST_F(BridgeTest, MasqueradeByRuleAndByPacket) {
   ASSERT_EQ(entries.size(), 1u);
   EXPECT_EQ(entries[0].address.to_string(), "10.62.0.2");
   EXPECT_EQ(entries[0].attachment, "ctr1/eth0");
-  EXPECT_EQ(tcp_source(*container_, outside, "198.18.0.2", 7121), "198.18.0.1");
+  EXPECT_EQ(bridge_tcp_source(*container_, outside, "198.18.0.2", 7121), "198.18.0.1");
   EXPECT_EQ(check(conf, add).exit_code, 0);
 
   // Tampering is noticed by CHECK.
@@ -325,17 +325,17 @@ TEST_F(BridgeTest, MacSpoofCheckDropsForeignSourceMacs) {
   ASSERT_EQ(checks.size(), 1u);
   EXPECT_EQ(checks[0].port, result["interfaces"][1].at("name"));
   EXPECT_EQ(checks[0].mac->to_string(), result["interfaces"][2].at("mac"));
-  EXPECT_EQ(tcp_source(*container_, *host_, "10.62.0.1", 7131), "10.62.0.2");
+  EXPECT_EQ(bridge_tcp_source(*container_, *host_, "10.62.0.1", 7131), "10.62.0.2");
   EXPECT_EQ(check(conf, add).exit_code, 0);
 
   // The container takes another MAC: its frames no longer enter the bridge.
   const auto cnl = ctr_nl();
   const auto eth0 = net::get_link(cnl, "eth0");
   net::set_mac(cnl, eth0.index, net::MacAddress::parse("02:00:00:00:be:ef"));
-  EXPECT_EQ(tcp_source(*container_, *host_, "10.62.0.1", 7132), "");
+  EXPECT_EQ(bridge_tcp_source(*container_, *host_, "10.62.0.1", 7132), "");
   EXPECT_NE(check(conf, add).exit_code, 0);  // the MAC differs from prevResult's
   net::set_mac(cnl, eth0.index, eth0.mac);
-  EXPECT_EQ(tcp_source(*container_, *host_, "10.62.0.1", 7133), "10.62.0.2");
+  EXPECT_EQ(bridge_tcp_source(*container_, *host_, "10.62.0.1", 7133), "10.62.0.2");
 
   EXPECT_EQ(call("DEL", conf).exit_code, 0);
   EXPECT_TRUE(spoof_checks().empty());

@@ -22,10 +22,10 @@ using nlohmann::json;
 using nsnet::testing::kReferencePluginDir;
 using nsnet::testing::plugin_dir;
 
-constexpr const char* kVersion = "1.0.0";
+constexpr const char* kL2Version = "1.0.0";
 
 // What a plugin's ADD left in the container, in comparable form.
-struct Snapshot {
+struct L2Snapshot {
   json result;
   std::string kind;
   unsigned mtu = 0;
@@ -36,10 +36,10 @@ struct Snapshot {
   std::set<std::string> routes;     // "dst via gw"
   std::string arp_notify;
   std::string ndisc_notify;
-  friend bool operator==(const Snapshot&, const Snapshot&) = default;
+  friend bool operator==(const L2Snapshot&, const L2Snapshot&) = default;
 };
 
-std::ostream& operator<<(std::ostream& os, const Snapshot& s) {
+std::ostream& operator<<(std::ostream& os, const L2Snapshot& s) {
   os << s.result.dump() << " kind=" << s.kind << " mtu=" << s.mtu << " up=" << s.up
      << " alias=" << s.alias << " mode=" << s.macvlan_mode << " arp_notify=" << s.arp_notify
      << " ndisc_notify=" << s.ndisc_notify << " addrs=";
@@ -67,8 +67,8 @@ class DifferentialL2Test : public nsnet::testing::L2PluginTest {
     });
   }
 
-  Snapshot snapshot(const nsnet::testing::PluginRun& add) {
-    Snapshot s;
+  L2Snapshot snapshot(const nsnet::testing::PluginRun& add) {
+    L2Snapshot s;
     s.result = add.json();
     const auto cnl = ctr_nl();
     const auto link = net::get_link(cnl, "eth0");
@@ -99,12 +99,12 @@ class DifferentialL2Test : public nsnet::testing::L2PluginTest {
   }
 
   // ADD, snapshot, DEL (with prevResult), through the plugins in `dir`; nothing may be left.
-  Snapshot lifecycle(const fs::path& dir, json conf) {
+  L2Snapshot lifecycle(const fs::path& dir, json conf) {
     conf["ipam"]["dataDir"] = (temp_dir() / dir.filename()).string();
     const auto add = call("ADD", conf, {}, dir);
     EXPECT_EQ(add.exit_code, 0) << dir << ": " << add.out << add.err;
     if (add.exit_code != 0) return {};
-    Snapshot s = snapshot(add);
+    L2Snapshot s = snapshot(add);
     const auto check = call("CHECK", with_prev(conf, add), {}, dir);
     EXPECT_EQ(check.exit_code, 0) << dir << ": " << check.out;
     const auto del = call("DEL", with_prev(conf, add), {}, dir);
@@ -117,7 +117,7 @@ class DifferentialL2Test : public nsnet::testing::L2PluginTest {
   json macvlan_config(json extra) {
     json conf = {{"master", master_}, {"ipam", ipam()}};
     conf.merge_patch(extra);
-    return config(kVersion, conf);
+    return config(kL2Version, conf);
   }
 
   std::string master_;
@@ -131,8 +131,8 @@ TEST_F(DifferentialL2Test, MacvlanMatchesTheReference) {
         json{{"mode", "vepa"}, {"mac", "02:00:00:00:aa:01"}}, json{{"mode", "passthru"}}}) {
     SCOPED_TRACE(extra.dump());
     const auto conf = macvlan_config(extra);
-    const Snapshot ours = lifecycle(plugin_dir(), conf);
-    Snapshot theirs = lifecycle(kReferencePluginDir, conf);
+    const L2Snapshot ours = lifecycle(plugin_dir(), conf);
+    L2Snapshot theirs = lifecycle(kReferencePluginDir, conf);
     // Intended: nsnet also sets ndisc_notify (the newer reference's behaviour, cni-spec.md §b);
     // 1.1.1 sets only arp_notify.
     EXPECT_EQ(ours.ndisc_notify, "1");
@@ -147,7 +147,7 @@ TEST_F(DifferentialL2Test, MacvlanWithoutIpamMatchesTheReference) {
   type_ = "macvlan";
   json conf = macvlan_config(json::object());
   conf["ipam"] = json::object();
-  Snapshot snaps[2];
+  L2Snapshot snaps[2];
   int i = 0;
   for (const fs::path& dir : {plugin_dir(), kReferencePluginDir}) {
     const auto add = call("ADD", conf, {}, dir);
@@ -186,8 +186,8 @@ TEST_F(DifferentialL2Test, MacvlanErrorCodes) {
 
 TEST_F(DifferentialL2Test, HostDeviceMatchesTheReferenceExceptItKeepsAddresses) {
   type_ = "host-device";
-  json conf = config(kVersion, {{"device", master_}, {"ipam", ipam()}});
-  const Snapshot ours = lifecycle(plugin_dir(), conf);
+  json conf = config(kL2Version, {{"device", master_}, {"ipam", ipam()}});
+  const L2Snapshot ours = lifecycle(plugin_dir(), conf);
   const auto host_addresses = [&] {
     std::set<std::string> out;
     const auto nl = host_nl();
@@ -198,12 +198,12 @@ TEST_F(DifferentialL2Test, HostDeviceMatchesTheReferenceExceptItKeepsAddresses) 
     return out;
   };
   EXPECT_EQ(host_addresses(), std::set<std::string>{"10.73.0.5/24"});
-  const Snapshot theirs = lifecycle(kReferencePluginDir, conf);
+  const L2Snapshot theirs = lifecycle(kReferencePluginDir, conf);
   EXPECT_TRUE(net::find_link(host_nl(), master_));  // both bring it back under its name
   // The one intended difference: nsnet carries the device's own address along both ways; the
   // reference loses it to the kernel's flush on the netns move.
   EXPECT_EQ(host_addresses(), std::set<std::string>{});
-  Snapshot ours_without = ours;
+  L2Snapshot ours_without = ours;
   ours_without.addresses.erase("10.73.0.5/24");
   ours_without.routes.erase("10.73.0.0/24");
   EXPECT_EQ(ours_without, theirs);

@@ -24,7 +24,8 @@ using nlohmann::json;
 using nsnet::testing::kReferencePluginDir;
 using nsnet::testing::TunedState;
 
-const std::vector<std::string> kSysctls = {"net/core/somaxconn", "net/ipv4/conf/eth0/arp_filter"};
+const std::vector<std::string> kDifferentialSysctls = {"net/core/somaxconn",
+                                                       "net/ipv4/conf/eth0/arp_filter"};
 
 struct Outcome {
   TunedState before, added, deleted;
@@ -50,7 +51,7 @@ class DifferentialTuningTest : public nsnet::testing::TuningFixture {
   Outcome run(const fs::path& dir, const json& extra,
               const std::map<std::string, std::string>& env) {
     Outcome o;
-    o.before = state(kSysctls);
+    o.before = state(kDifferentialSysctls);
     const auto conf = config(extra);
     const auto add = call("ADD", conf, env, dir);
     o.add_exit = add.exit_code;
@@ -64,11 +65,11 @@ class DifferentialTuningTest : public nsnet::testing::TuningFixture {
       replace_all(netns_path_, "SANDBOX");
       o.result = json::parse(text);
     }
-    o.added = state(kSysctls);
+    o.added = state(kDifferentialSysctls);
     o.backup_after_add = fs::exists(backup_file());
     const auto del = call("DEL", conf, env, dir);
     EXPECT_EQ(del.exit_code, 0) << dir << ": " << del.out;
-    o.deleted = state(kSysctls);
+    o.deleted = state(kDifferentialSysctls);
     o.backup_after_del = fs::exists(backup_file());
     return o;
   }

@@ -18,7 +18,7 @@ using nlohmann::json;
 using nsnet::testing::exec_plugin;
 using nsnet::testing::PluginRun;
 
-const std::vector<std::string> kAllVersions = netcore::cni::all_spec_versions();
+const std::vector<std::string> kLoopbackVersions = netcore::cni::all_spec_versions();
 
 using netcore::cni::version_at_least;
 
@@ -62,7 +62,7 @@ class LoopbackTest : public nsnet::testing::SandboxTest {
 
 // ADD, CHECK, DEL, DEL in every version; the result's shape follows the requested version.
 TEST_F(LoopbackTest, LifecycleInEverySpecVersion) {
-  for (const auto& version : kAllVersions) {
+  for (const auto& version : kLoopbackVersions) {
     SCOPED_TRACE(version);
     ASSERT_FALSE(lo_up());
     const auto add = call("ADD", config(version));
@@ -163,7 +163,7 @@ TEST_F(LoopbackTest, StatusGcAndVersion) {
                                    R"({"cniVersion":"0.4.0"})");
   ASSERT_EQ(version.exit_code, 0);
   EXPECT_EQ(version.json().at("cniVersion"), "0.4.0");
-  EXPECT_EQ(version.json().at("supportedVersions"), json(kAllVersions));
+  EXPECT_EQ(version.json().at("supportedVersions"), json(kLoopbackVersions));
 }
 
 // The same calls through Debian's reference plugin give the same interfaces and addresses.

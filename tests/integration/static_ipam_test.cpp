@@ -19,7 +19,7 @@ using nlohmann::json;
 using nsnet::testing::exec_plugin;
 using nsnet::testing::PluginRun;
 
-const std::vector<std::string> kAllVersions = netcore::cni::all_spec_versions();
+const std::vector<std::string> kStaticVersions = netcore::cni::all_spec_versions();
 
 using netcore::cni::version_at_least;
 
@@ -55,7 +55,7 @@ PluginRun call(const std::string& command, const std::string& conf,
 
 // ADD in every version; the result's shape follows the requested version.
 TEST(StaticIpamExecTest, AddInEverySpecVersion) {
-  for (const auto& version : kAllVersions) {
+  for (const auto& version : kStaticVersions) {
     SCOPED_TRACE(version);
     const auto add = call("ADD", config(version));
     ASSERT_EQ(add.exit_code, 0) << add.out << add.err;
@@ -181,7 +181,7 @@ TEST(StaticIpamExecTest, CheckComparesWithPrevResult) {
 }
 
 TEST(StaticIpamExecTest, DelTwiceSucceedsSilently) {
-  for (const auto& version : kAllVersions) {
+  for (const auto& version : kStaticVersions) {
     SCOPED_TRACE(version);
     for (int i = 0; i < 2; ++i) {
       const auto del = call("DEL", config(version));
@@ -198,7 +198,7 @@ TEST(StaticIpamExecTest, VersionStatusAndGc) {
   const auto version = exec_plugin(dir, "static", "VERSION", {}, R"({"cniVersion":"0.4.0"})");
   ASSERT_EQ(version.exit_code, 0) << version.out;
   EXPECT_EQ(version.json().at("cniVersion"), "0.4.0");
-  EXPECT_EQ(version.json().at("supportedVersions"), json(kAllVersions));
+  EXPECT_EQ(version.json().at("supportedVersions"), json(kStaticVersions));
 
   const auto status = exec_plugin(dir, "static", "STATUS", {}, config("1.1.0"));
   EXPECT_EQ(status.exit_code, 0) << status.out;

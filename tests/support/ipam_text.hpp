@@ -1,9 +1,12 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
+#include <utility>
 
 #include "netcore/ipam/range.hpp"
+#include "netcore/ipam/store.hpp"
 #include "netcore/net/ip.hpp"
 
 namespace nsnet::testing {
@@ -20,6 +23,10 @@ inline netcore::ipam::Range make_range(std::string_view subnet, std::string_view
                                        std::string_view end = "", std::string_view gateway = "") {
   return netcore::ipam::Range::make(netcore::net::Prefix::parse(subnet), opt(start), opt(end),
                                     opt(gateway));
+}
+// The owner of a reservation: a container and its interface.
+inline netcore::ipam::Owner owner(std::string id, std::string ifname = "eth0") {
+  return {std::move(id), std::move(ifname)};
 }
 
 }  // namespace nsnet::testing

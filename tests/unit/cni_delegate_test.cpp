@@ -21,7 +21,7 @@ using nsnet::testing::error_of;
 
 namespace fs = std::filesystem;
 
-const std::string kConfig =
+const std::string kDelegateConfig =
     "{\"cniVersion\":\"0.4.0\",  \"name\":\"net1\",\n \"ipam\": {\"type\": \"ipam-ok\"}}\n";
 
 class DelegateTest : public ::testing::Test {
@@ -66,7 +66,7 @@ echo '{"cniVersion":"0.4.0","ips":[{"address":"nope"}]}'
                              {"CNI_PATH", empty_dir_.string() + ":" + bin_dir_.string()},
                              {"PATH", "/usr/bin:/bin"},
                              {"EXTRA", "kept"}};
-    std::istringstream in(kConfig);
+    std::istringstream in(kDelegateConfig);
     args_ = CmdArgs::parse(env, in);
   }
 
@@ -112,7 +112,7 @@ TEST_F(DelegateTest, AddReturnsTheDelegatesResult) {
   EXPECT_EQ(result.ips[0].gateway->to_string(), "10.9.0.1");
   EXPECT_EQ(result.dns.nameservers, std::vector<std::string>{"10.9.0.1"});
   // The delegate saw the config byte for byte, and the same environment.
-  EXPECT_EQ(read("stdin.ADD"), kConfig);
+  EXPECT_EQ(read("stdin.ADD"), kDelegateConfig);
   const std::string env = read("env.ADD");
   for (const char* line : {"CNI_COMMAND=ADD\n", "CNI_CONTAINERID=ctr1\n", "CNI_IFNAME=eth0\n",
                            "CNI_NETNS=/run/netns/x\n", "EXTRA=kept\n"})
@@ -122,7 +122,7 @@ TEST_F(DelegateTest, AddReturnsTheDelegatesResult) {
 TEST_F(DelegateTest, OtherCommandsSetCniCommand) {
   delegate_del("ipam-ok", args_);  // an ADD rolling back
   EXPECT_NE(read("env.DEL").find("CNI_COMMAND=DEL\n"), std::string::npos);
-  EXPECT_EQ(read("stdin.DEL"), kConfig);
+  EXPECT_EQ(read("stdin.DEL"), kDelegateConfig);
   delegate_check("ipam-ok", args_);
   EXPECT_NE(read("env.CHECK").find("CNI_COMMAND=CHECK\n"), std::string::npos);
   delegate_status("ipam-ok", args_);

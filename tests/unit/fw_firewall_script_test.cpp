@@ -10,15 +10,14 @@
 #include "netcore/base/error.hpp"
 #include "netcore/base/hash.hpp"
 #include "support/expect_error.hpp"
+#include "support/text.hpp"
 
 namespace netcore::fw {
 namespace {
 
 using nlohmann::json;
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using nsnet::testing::contains;
 
 FirewallRules rules(IngressPolicy policy) {
   FirewallRules r;
@@ -100,7 +99,7 @@ TEST(FwFirewallScriptTest, IsolatedAlsoGuardsThePortInTheBridgeTable) {
   EXPECT_TRUE(contains(s, "add element bridge nsnet_firewall fw_isolated_ports { \"veth1\" comment \"t\" }"));
 }
 
-const char* kListing = R"({"nftables": [
+const char* kFirewallListing = R"({"nftables": [
   {"metainfo": {"json_schema_version": 1}},
   {"table": {"family": "inet", "name": "nsnet_firewall", "handle": 1}},
   {"set": {"family": "inet", "name": "fw_addr4", "table": "nsnet_firewall", "type": "ipv4_addr",
@@ -138,7 +137,7 @@ const char* kBridgeListing = R"({"nftables": [
 ]})";
 
 TEST(FwFirewallScriptTest, ParsesBothTables) {
-  const auto s = detail::parse_firewall(json::parse(kListing), json::parse(kBridgeListing));
+  const auto s = detail::parse_firewall(json::parse(kFirewallListing), json::parse(kBridgeListing));
   EXPECT_TRUE(s.inet_present);
   EXPECT_TRUE(s.bridge_present);
   EXPECT_EQ(s.chains, (std::set<std::string>{"CNI-ADMIN", "forward", "iso_1", "iso_2"}));
@@ -154,7 +153,7 @@ TEST(FwFirewallScriptTest, ParsesBothTables) {
 }
 
 TEST(FwFirewallScriptTest, RemovalDropsTaggedElementsAndOrphanedBridges) {
-  const auto s = detail::parse_firewall(json::parse(kListing), json::parse(kBridgeListing));
+  const auto s = detail::parse_firewall(json::parse(kFirewallListing), json::parse(kBridgeListing));
   std::vector<std::string> kept;
   const std::string script =
       detail::firewall_remove_script(s, [](const std::string& t) { return t == "A"; }, &kept);
@@ -172,7 +171,7 @@ TEST(FwFirewallScriptTest, RemovalDropsTaggedElementsAndOrphanedBridges) {
 }
 
 TEST(FwFirewallScriptTest, MemberOfAnotherBridgeIsReplacedNotEdited) {
-  const auto s = detail::parse_firewall(json::parse(kListing), json::parse(kBridgeListing));
+  const auto s = detail::parse_firewall(json::parse(kFirewallListing), json::parse(kBridgeListing));
   auto r = rules(IngressPolicy::kSameBridge);
   r.addresses = {net::parse_ip_address("10.1.0.6")};
   const std::string script = detail::firewall_add_script(s, "C", r);

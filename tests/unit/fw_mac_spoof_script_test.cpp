@@ -7,13 +7,12 @@
 
 #include "mac_spoof_impl.hpp"
 #include "netcore/fw/masquerade.hpp"
+#include "support/text.hpp"
 
 namespace netcore::fw {
 namespace {
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using nsnet::testing::contains;
 
 TEST(FwMacSpoofScriptTest, TagStartsWithTheNetworkHash) {
   const Attachment a{.network = "net1", .container_id = "abc", .ifname = "eth0"};

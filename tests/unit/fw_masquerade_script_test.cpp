@@ -8,6 +8,7 @@
 #include "masquerade_impl.hpp"
 #include "netcore/fw/masquerade.hpp"
 #include "netcore/net/ip.hpp"
+#include "support/text.hpp"
 
 namespace netcore::fw {
 namespace {
@@ -16,9 +17,7 @@ using net::IpAddress;
 using net::parse_ip_address;
 using net::Prefix;
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
+using nsnet::testing::contains;
 
 TEST(FwMasqueradeScriptTest, NetworkHashIsFnv1a64InHex) {
   EXPECT_EQ(network_hash(""), "cbf29ce484222325");   // the FNV-1a 64 offset basis
@@ -98,7 +97,7 @@ TEST(FwMasqueradeScriptTest, AddScriptForIpv6AndTakeover) {
 }
 
 // What nft 1.0.6 prints for `nft -j list table ip nsnet` (trimmed).
-const char* kListing = R"({"nftables": [
+const char* kMasqueradeListing = R"({"nftables": [
   {"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
   {"table": {"family": "ip", "name": "nsnet", "handle": 1}},
   {"map": {"family": "ip", "name": "masq_src", "table": "nsnet", "type": "ipv4_addr",
@@ -122,7 +121,7 @@ const char* kListing = R"({"nftables": [
 ]})";
 
 TEST(FwMasqueradeScriptTest, ParsesAListing) {
-  const auto s = detail::parse_table(nlohmann::json::parse(kListing));
+  const auto s = detail::parse_table(nlohmann::json::parse(kMasqueradeListing));
   EXPECT_TRUE(s.present);
   ASSERT_EQ(s.elements.size(), 3u);
   EXPECT_EQ(s.elements[0].address, parse_ip_address("10.88.0.5"));
@@ -136,7 +135,7 @@ TEST(FwMasqueradeScriptTest, ParsesAListing) {
 }
 
 TEST(FwMasqueradeScriptTest, RemoveScriptDropsANetworkWithItsLastElement) {
-  const auto s = detail::parse_table(nlohmann::json::parse(kListing));
+  const auto s = detail::parse_table(nlohmann::json::parse(kMasqueradeListing));
   // Removing c2's element leaves network two unused: its chain, then its set, go too; the
   // orphaned set of a chain that is already gone goes as well.
   const std::string script = detail::remove_script(true, s, {s.elements[2]});

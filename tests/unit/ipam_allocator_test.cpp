@@ -25,13 +25,9 @@ using net::IpAddress;
 using net::Prefix;
 
 using nsnet::testing::ip;
+using nsnet::testing::make_range;
 using nsnet::testing::opt;
-
-// Range::make from text; "" leaves a key out.
-Range make(std::string_view subnet, std::string_view start = "", std::string_view end = "",
-           std::string_view gateway = "") {
-  return nsnet::testing::make_range(subnet, start, end, gateway);
-}
+using nsnet::testing::owner;
 
 // An in-memory Store, like the reference's backend/testing/fake_store.go, that counts calls.
 class FakeStore final : public Store {
@@ -92,10 +88,6 @@ class FakeStore final : public Store {
   int known_exhausted_calls = 0;
 };
 
-Owner owner(std::string id, std::string ifname = "eth0") {
-  return {std::move(id), std::move(ifname)};
-}
-
 // The addresses handed to fresh owners c0, c1, ... in turn.
 std::vector<std::string> allocate_n(Allocator& allocator, int n, const std::string& prefix = "c") {
   std::vector<std::string> got;
@@ -107,7 +99,7 @@ std::vector<std::string> allocate_n(Allocator& allocator, int n, const std::stri
 }
 
 TEST(AllocatorTest, FirstAllocationSkipsTheGatewayAtRangeStart) {
-  const RangeSet set({make("10.0.0.0/24")});
+  const RangeSet set({make_range("10.0.0.0/24")});
   FakeStore store;
   Allocator allocator(set, store, 0);
   const auto a = allocator.allocate(owner("c1"), std::nullopt);
@@ -119,7 +111,7 @@ TEST(AllocatorTest, FirstAllocationSkipsTheGatewayAtRangeStart) {
 }
 
 TEST(AllocatorTest, RoundRobinStartsAfterLastReserved) {
-  const RangeSet set({make("10.0.0.0/24")});
+  const RangeSet set({make_range("10.0.0.0/24")});
   FakeStore store;
   store.last[0] = ip("10.0.0.5");
   Allocator allocator(set, store, 0);
@@ -136,7 +128,7 @@ TEST(AllocatorTest, RoundRobinStartsAfterLastReserved) {
 }
 
 TEST(AllocatorTest, SkipsAGatewayInsideTheRange) {
-  const RangeSet set({make("10.0.0.0/29", "10.0.0.2", "10.0.0.6", "10.0.0.4")});
+  const RangeSet set({make_range("10.0.0.0/29", "10.0.0.2", "10.0.0.6", "10.0.0.4")});
   FakeStore store;
   Allocator allocator(set, store, 0);
   EXPECT_EQ(allocate_n(allocator, 4),
@@ -146,8 +138,8 @@ TEST(AllocatorTest, SkipsAGatewayInsideTheRange) {
 
 TEST(AllocatorTest, WrapsAcrossRangesAndBackToTheStart) {
   // Range 0 offers .0.5-.0.6 (gateway .0.1 outside); range 1 offers .1.2 (gateway .1.1 = start).
-  const RangeSet set(
-      {make("10.0.0.0/29", "10.0.0.5", "10.0.0.6"), make("10.0.1.0/29", "10.0.1.1", "10.0.1.2")});
+  const RangeSet set({make_range("10.0.0.0/29", "10.0.0.5", "10.0.0.6"),
+                      make_range("10.0.1.0/29", "10.0.1.1", "10.0.1.2")});
   {
     FakeStore store;
     store.last[0] = ip("10.0.0.6");  // the end of range 0: continue in range 1
@@ -183,7 +175,7 @@ TEST(AllocatorTest, WrapsAcrossRangesAndBackToTheStart) {
 }
 
 TEST(AllocatorTest, ExhaustionFailsThenFailsFastUntilARelease) {
-  const RangeSet set({make("10.0.0.0/30")});  // only 10.0.0.2: .1 is the gateway
+  const RangeSet set({make_range("10.0.0.0/30")});  // only 10.0.0.2: .1 is the gateway
   FakeStore store;
   Allocator allocator(set, store, 2);
   EXPECT_EQ(allocator.allocate(owner("c1"), std::nullopt).address.to_string(), "10.0.0.2/30");
@@ -210,7 +202,7 @@ TEST(AllocatorTest, ExhaustionFailsThenFailsFastUntilARelease) {
 }
 
 TEST(AllocatorTest, ExhaustionHintIsKeyedBySetConfiguration) {
-  const RangeSet small({make("10.0.0.0/30")});
+  const RangeSet small({make_range("10.0.0.0/30")});
   FakeStore store;
   Allocator before(small, store, 0);
   EXPECT_EQ(before.allocate(owner("c1"), std::nullopt).address.to_string(), "10.0.0.2/30");
@@ -218,13 +210,13 @@ TEST(AllocatorTest, ExhaustionHintIsKeyedBySetConfiguration) {
   ASSERT_EQ(store.marks.size(), 1u);
 
   // The set grew: the hint no longer applies.
-  const RangeSet wider({make("10.0.0.0/29")});
+  const RangeSet wider({make_range("10.0.0.0/29")});
   Allocator grown(wider, store, 0);
   EXPECT_EQ(grown.allocate(owner("c2"), std::nullopt).address.to_string(), "10.0.0.3/29");
 }
 
 TEST(AllocatorTest, MovingTheGatewayInvalidatesTheExhaustionHint) {
-  const RangeSet set({make("10.0.0.0/30")});  // .1-.2, gateway .1
+  const RangeSet set({make_range("10.0.0.0/30")});  // .1-.2, gateway .1
   FakeStore store;
   Allocator allocator(set, store, 0);
   EXPECT_EQ(allocator.allocate(owner("c1"), std::nullopt).address.to_string(), "10.0.0.2/30");
@@ -232,7 +224,7 @@ TEST(AllocatorTest, MovingTheGatewayInvalidatesTheExhaustionHint) {
   const int calls = store.reserve_calls;
 
   // Same start and end, but the gateway moved off 10.0.0.1: that address is free now.
-  const RangeSet moved({make("10.0.0.0/30", "", "", "10.0.0.2")});
+  const RangeSet moved({make_range("10.0.0.0/30", "", "", "10.0.0.2")});
   ASSERT_EQ(moved.to_string(), set.to_string());
   Allocator after(moved, store, 0);
   const auto a = after.allocate(owner("c2"), std::nullopt);
@@ -242,7 +234,7 @@ TEST(AllocatorTest, MovingTheGatewayInvalidatesTheExhaustionHint) {
 }
 
 TEST(AllocatorTest, ExhaustionAcrossSeveralRangesNamesTheWholeSet) {
-  const RangeSet set({make("10.0.0.0/30"), make("10.0.1.0/30")});
+  const RangeSet set({make_range("10.0.0.0/30"), make_range("10.0.1.0/30")});
   FakeStore store;
   Allocator allocator(set, store, 0);
   EXPECT_EQ(allocate_n(allocator, 2), (std::vector<std::string>{"10.0.0.2", "10.0.1.2"}));
@@ -252,7 +244,7 @@ TEST(AllocatorTest, ExhaustionAcrossSeveralRangesNamesTheWholeSet) {
 }
 
 TEST(AllocatorTest, RequestedAddress) {
-  const RangeSet set({make("10.0.0.0/24"), make("10.0.1.0/24")});
+  const RangeSet set({make_range("10.0.0.0/24"), make_range("10.0.1.0/24")});
   FakeStore store;
   store.last[0] = ip("10.0.0.9");
   Allocator allocator(set, store, 0);
@@ -288,7 +280,7 @@ TEST(AllocatorTest, RequestedAddress) {
 }
 
 TEST(AllocatorTest, RequestedAddressBypassesTheExhaustionHint) {
-  const RangeSet set({make("10.0.0.0/29")});
+  const RangeSet set({make_range("10.0.0.0/29")});
   FakeStore store;
   store.exhausted[0] = "10.0.0.1-10.0.0.6 gateway 10.0.0.1";
   Allocator allocator(set, store, 0);
@@ -298,7 +290,7 @@ TEST(AllocatorTest, RequestedAddressBypassesTheExhaustionHint) {
 }
 
 TEST(AllocatorTest, DuplicateAllocationIsNotAllowed) {
-  const RangeSet set({make("10.0.0.0/24")});
+  const RangeSet set({make_range("10.0.0.0/24")});
   FakeStore store;
   Allocator allocator(set, store, 0);
   EXPECT_EQ(allocator.allocate(owner("c1"), std::nullopt).address.to_string(), "10.0.0.2/24");
@@ -313,13 +305,13 @@ TEST(AllocatorTest, DuplicateAllocationIsNotAllowed) {
   EXPECT_EQ(allocator.allocate(owner("c1", "net1"), std::nullopt).address.to_string(),
             "10.0.0.3/24");
   // An address the owner holds in another range set does not count.
-  const RangeSet v6({make("fd00::/120")});
+  const RangeSet v6({make_range("fd00::/120")});
   Allocator other(v6, store, 1);
   EXPECT_EQ(other.allocate(owner("c1"), std::nullopt).address.to_string(), "fd00::2/120");
 }
 
 TEST(AllocatorTest, ReleasedAddressIsReusedOnlyAfterWrapAround) {
-  const RangeSet set({make("10.0.0.0/29")});  // .2-.6 (.1 gateway, .7 broadcast)
+  const RangeSet set({make_range("10.0.0.0/29")});  // .2-.6 (.1 gateway, .7 broadcast)
   FakeStore store;
   Allocator allocator(set, store, 0);
   EXPECT_EQ(allocate_n(allocator, 3, "a"),
@@ -333,7 +325,7 @@ TEST(AllocatorTest, ReleasedAddressIsReusedOnlyAfterWrapAround) {
 }
 
 TEST(AllocatorTest, LastReservedOutsideTheSetRestartsAtTheFirstRange) {
-  const RangeSet set({make("10.0.0.0/29", "10.0.0.3"), make("10.0.1.0/29")});
+  const RangeSet set({make_range("10.0.0.0/29", "10.0.0.3"), make_range("10.0.1.0/29")});
   for (const char* stale : {"192.168.0.9", "10.0.0.2", "10.0.1.7", "fd00::1"}) {
     FakeStore store;
     store.last[0] = ip(stale);
@@ -344,7 +336,7 @@ TEST(AllocatorTest, LastReservedOutsideTheSetRestartsAtTheFirstRange) {
 }
 
 TEST(AllocatorTest, SingleAddressSetWhoseOnlyAddressIsTheLastReserved) {
-  const RangeSet set({make("10.0.0.0/24", "10.0.0.9", "10.0.0.9")});
+  const RangeSet set({make_range("10.0.0.0/24", "10.0.0.9", "10.0.0.9")});
   FakeStore store;
   store.last[0] = ip("10.0.0.9");
   Allocator allocator(set, store, 0);
@@ -354,7 +346,7 @@ TEST(AllocatorTest, SingleAddressSetWhoseOnlyAddressIsTheLastReserved) {
 }
 
 TEST(AllocatorTest, RangeOfOnlyTheGatewayOffersNothing) {
-  const RangeSet set({make("10.0.0.0/24", "10.0.0.1", "10.0.0.1")});
+  const RangeSet set({make_range("10.0.0.0/24", "10.0.0.1", "10.0.0.1")});
   FakeStore store;
   Allocator allocator(set, store, 0);
   const auto e = error_of([&] { (void)allocator.allocate(owner("c1"), std::nullopt); });

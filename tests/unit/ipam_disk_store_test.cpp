@@ -18,6 +18,7 @@
 #include "netcore/ipam/disk_store.hpp"
 #include "netcore/ipam/store.hpp"
 #include "netcore/net/ip.hpp"
+#include "support/ipam_text.hpp"
 
 namespace netcore::ipam {
 namespace {
@@ -47,11 +48,8 @@ class TempDir {
   fs::path path_;
 };
 
-IpAddress ip(std::string_view text) { return net::parse_ip_address(text); }
-
-Owner owner(std::string id, std::string ifname = "eth0") {
-  return {std::move(id), std::move(ifname)};
-}
+using nsnet::testing::ip;
+using nsnet::testing::owner;
 
 std::string read_raw(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
