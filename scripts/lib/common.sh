@@ -20,8 +20,10 @@ NSNET_TEST_PACKAGES=(
   jq                            # tests/interop checks results and `ip -j` output with it
   iptables                      # the reference portmap and firewall (1.1.1) rule with iptables
   iperf3                        # bandwidth: measured rates against configured ones
+  uidmap                        # newuidmap/newgidmap: nsnet run's rootless id-range tests
 )
-NSNET_RUN_PACKAGES=(iproute2 util-linux libnftables1)  # libnftables1: dlopen()ed for masquerade
+# libnftables1: dlopen()ed for masquerade; uidmap: newuidmap/newgidmap for --map-users/--map-auto
+NSNET_RUN_PACKAGES=(iproute2 util-linux libnftables1 uidmap)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

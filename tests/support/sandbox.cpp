@@ -32,6 +32,17 @@ class SandboxEnvironment final : public ::testing::Environment {
     ASSERT_EQ(::mount("tmpfs", "/run", "tmpfs", 0, "mode=0755"), 0) << std::strerror(errno);
     ASSERT_EQ(::mkdir("/run/tmp", 01777), 0) << std::strerror(errno);
     ASSERT_EQ(::setenv("TMPDIR", "/run/tmp", 1), 0);
+    // The CNI result cache (/var/lib/cni/results) and IPAM's default dataDir live here: ours
+    // alone too. A tmpfs over /var/lib (with an empty cni inside) only when the machine has no
+    // /var/lib/cni, for the same reason as /run.
+    struct stat cni_dir {};
+    if (::stat("/var/lib/cni", &cni_dir) == 0) {
+      ASSERT_EQ(::mount("tmpfs", "/var/lib/cni", "tmpfs", 0, "mode=0755"), 0)
+          << std::strerror(errno);
+    } else {
+      ASSERT_EQ(::mount("tmpfs", "/var/lib", "tmpfs", 0, "mode=0755"), 0) << std::strerror(errno);
+      ASSERT_EQ(::mkdir("/var/lib/cni", 0755), 0) << std::strerror(errno);
+    }
   }
 };
 

@@ -1,0 +1,84 @@
+// nsnet run --detach and the verbs around a running container: ps, exec, stop; one name, one
+// container.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "integration/nsnet_run_fixture.hpp"
+
+namespace nsnet::testing {
+namespace {
+
+using nlohmann::json;
+using NsnetContainersTest = NsnetRunTest;
+
+std::string namespace_of(pid_t pid, const std::string& name) {
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/ns/" + name, ec).string();
+}
+
+TEST_F(NsnetContainersTest, DetachedContainerIsListedJoinedAndStopped) {
+  const auto before = baseline();
+  const std::string id = unique_name("det");
+  detached_.push_back(id);
+  const auto run = nsnet({"run", "-d", "--name", id, "--", "sleep", "100"});
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_EQ(run.out, id + "\n");
+  const auto state = wait_for_state(id);
+  ASSERT_TRUE(state);
+  const auto pid = state->at("pid").get<pid_t>();
+
+  const auto ps = nsnet({"ps"});
+  ASSERT_EQ(ps.status, 0) << ps.err;
+  const auto rows = lines_of(ps.out);
+  const auto row = std::find_if(rows.begin(), rows.end(), [&](const std::string& line) {
+    return line.starts_with(id + " ");
+  });
+  ASSERT_NE(row, rows.end()) << ps.out;
+  EXPECT_NE(row->find(" running "), std::string::npos) << *row;
+
+  const auto ps_json = nsnet({"ps", "--json"});
+  ASSERT_EQ(ps_json.status, 0) << ps_json.err;
+  const auto all = json::parse(ps_json.out, nullptr, false);
+  ASSERT_TRUE(all.is_array()) << ps_json.out;
+  const auto entry =
+      std::find_if(all.begin(), all.end(), [&](const json& j) { return j.value("id", "") == id; });
+  ASSERT_NE(entry, all.end()) << ps_json.out;
+  EXPECT_EQ(entry->value("status", ""), "running");
+  EXPECT_EQ(entry->value("pid", 0), pid);
+
+  const auto net = nsnet({"exec", id, "--", "readlink", "/proc/self/ns/net"});
+  ASSERT_EQ(net.status, 0) << net.err;
+  EXPECT_EQ(net.out, namespace_of(pid, "net") + "\n");
+  EXPECT_NE(net.out, caller_namespaces().at("net") + "\n");
+
+  // In the container's pid namespace, as a process of its own (sleep is its pid 1).
+  const auto sh = nsnet({"exec", id, "--", "sh", "-c", "echo $$; readlink /proc/self/ns/pid"});
+  ASSERT_EQ(sh.status, 0) << sh.err;
+  const auto lines = lines_of(sh.out);
+  ASSERT_EQ(lines.size(), 2U) << sh.out;
+  EXPECT_NE(lines[0], "1");
+  EXPECT_EQ(lines[1], namespace_of(pid, "pid"));
+
+  const auto again = nsnet({"run", "--name", id, "--", "true"});
+  EXPECT_EQ(again.status, 125);
+  EXPECT_NE(again.err.find("exists"), std::string::npos) << again.err;
+  EXPECT_EQ(lines_of(again.err).size(), 1U) << again.err;
+
+  const auto stop = nsnet({"stop", id});
+  EXPECT_EQ(stop.status, 0) << stop.err;
+  EXPECT_FALSE(std::filesystem::exists(state_dir(id)));
+  EXPECT_EQ(wait_for_snapshot(before), before);
+}
+
+TEST_F(NsnetContainersTest, ExecIntoAMissingContainerIs125) {
+  const auto r = nsnet({"exec", unique_name("none"), "--", "true"});
+  EXPECT_EQ(r.status, 125);
+  EXPECT_EQ(lines_of(r.err).size(), 1U) << r.err;
+}
+
+}  // namespace
+}  // namespace nsnet::testing
