@@ -206,5 +206,63 @@ TEST_F(NsnetRunNetworkTest, KilledNsnetIsCleanedUpByGc) {
   EXPECT_EQ(wait_for_snapshot(before), before);
 }
 
+TEST_F(NsnetRunNetworkTest, PublishedPortOfAKilledNsnetIsRemovedByGc) {
+  auto process = start({"run", "--name", unique_name("pgc"), "--publish", "18081:80", "--", "sh",
+                        "-c", "echo ready; exec sleep 100"});
+  ASSERT_TRUE(process.wait_for_output("ready", scaled(20s))) << process.err();
+  EXPECT_TRUE(ruleset_mentions("18081"));
+  process.signal(SIGKILL);
+  EXPECT_EQ(process.wait(scaled(20s)).status, 128 + SIGKILL);
+  const auto gc = nsnet({"gc"});
+  EXPECT_EQ(gc.status, 0) << gc.err;
+  EXPECT_FALSE(ruleset_mentions("18081"));
+}
+
+TEST_F(NsnetRunNetworkTest, CommandNotFoundOnTheDefaultNetworkRestoresTheBaseline) {
+  const auto before = baseline();
+  const auto r = nsnet({"run", "--name", unique_name("nf"), "--", "/nonexistent/nsnet-command"});
+  EXPECT_EQ(r.status, 127) << r.err;
+  EXPECT_EQ(wait_for_snapshot(before), before);
+}
+
+TEST_F(NsnetRunNetworkTest, FailedAddOfASecondNetworkUndoesTheFirst) {
+  const auto before = baseline();
+  const auto conflist = temp_dir() / "broken.conflist";
+  std::ofstream(conflist)
+      << R"({"cniVersion": "1.1.0", "name": "nsnetbroken", "plugins": [{"type": "nsnet-no-such-plugin"}]})";
+  const auto r = nsnet({"run", "--name", unique_name("bad"), "--network", "nsnet", "--network",
+                        conflist.string(), "--", "true"});
+  EXPECT_EQ(r.status, 125);
+  // The first line says why; the DEL that a failed ADD is owed (and that fails the same way)
+  // may be reported after it.
+  const auto lines = lines_of(r.err);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines[0].find("network nsnetbroken"), std::string::npos) << r.err;
+  EXPECT_NE(lines[0].find("nsnet-no-such-plugin"), std::string::npos) << r.err;
+  EXPECT_EQ(wait_for_snapshot(before), before);
+}
+
+TEST_F(NsnetRunNetworkTest, StopKillsACommandThatIgnoresSigterm) {
+  const auto before = baseline();
+  const std::string id = unique_name("ign");
+  detached_.push_back(id);
+  const auto run = nsnet({"run", "-d", "--name", id, "--", "sh", "-c", "trap '' TERM; sleep 100"});
+  ASSERT_EQ(run.status, 0) << run.err;
+  ASSERT_TRUE(wait_for_state(id));
+  const auto stop = nsnet({"stop", "-t", "1", id});
+  EXPECT_EQ(stop.status, 0) << stop.err;
+  EXPECT_FALSE(std::filesystem::exists(state_dir(id)));
+  EXPECT_EQ(wait_for_snapshot(before), before);
+}
+
+TEST_F(NsnetRunNetworkTest, SigtermWithoutAPidNamespaceReachesTheCommand) {
+  auto process = start({"run", "-m", "-n", "--", "sh", "-c", "echo ready; exec sleep 100"});
+  ASSERT_TRUE(process.wait_for_output("ready", scaled(20s))) << process.err();
+  process.signal(SIGTERM);
+  const auto r = process.wait(scaled(20s));
+  EXPECT_EQ(r.status, 128 + SIGTERM) << r.err;
+  EXPECT_TRUE(no_state());
+}
+
 }  // namespace
 }  // namespace nsnet::testing
