@@ -2,10 +2,12 @@
 // exit status it reports. Each run is the built nsnet, started inside the test's host netns.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <string>
+#include <thread>
 
 #include "integration/nsnet_run_fixture.hpp"
 
@@ -141,6 +143,32 @@ TEST_F(NsnetRunNamespacesTest, CommandKilledBySignalReports128PlusIt) {
   // No pid namespace: sh is not an init, so its own SIGTERM kills it.
   const auto r = nsnet({"run", "-m", "--network", "none", "--", "sh", "-c", "kill -TERM $$"});
   EXPECT_EQ(r.status, 143) << r.err;
+}
+
+TEST_F(NsnetRunNamespacesTest, SignalThePidNamespaceInitIgnoresIsNotEscalated) {
+  // sh is pid 1 and ignores SIGTERM: nsnet passes it on and leaves it at that. SIGHUP it
+  // neither handles nor ignores, so the kernel would drop it for an init: nsnet kills instead.
+  auto process = start({"run", "--network", "none", "--", "sh", "-c",
+                        "trap '' TERM; echo ready; sleep 100; echo not-killed"});
+  ASSERT_TRUE(process.wait_for_output("ready", scaled(20s))) << process.err();
+  process.signal(SIGTERM);
+  std::this_thread::sleep_for(scaled(500ms));
+  EXPECT_FALSE(process.finished()) << "an ignored SIGTERM ended the container";
+  process.signal(SIGHUP);
+  const auto r = process.wait(scaled(20s));
+  EXPECT_EQ(r.status, 128 + SIGHUP) << r.err;
+  EXPECT_EQ(r.out, "ready\n");
+}
+
+TEST_F(NsnetRunNamespacesTest, SignalIgnoredWithoutAPidNamespaceIsNotEscalated) {
+  // A time namespace alone also makes the command a grandchild of nsnet, but not an init.
+  auto process =
+      start({"run", "-T", "--", "sh", "-c", "trap '' TERM; echo ready; sleep 1; echo done"});
+  ASSERT_TRUE(process.wait_for_output("ready", scaled(20s))) << process.err();
+  process.signal(SIGTERM);
+  const auto r = process.wait(scaled(20s));
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "ready\ndone\n");
 }
 
 TEST_F(NsnetRunNamespacesTest, CommandNotFoundIs127) {

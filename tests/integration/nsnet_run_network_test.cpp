@@ -249,8 +249,10 @@ TEST_F(NsnetRunNetworkTest, StopKillsACommandThatIgnoresSigterm) {
   const auto run = nsnet({"run", "-d", "--name", id, "--", "sh", "-c", "trap '' TERM; sleep 100"});
   ASSERT_EQ(run.status, 0) << run.err;
   ASSERT_TRUE(wait_for_state(id));
+  const auto started = std::chrono::steady_clock::now();
   const auto stop = nsnet({"stop", "-t", "1", id});
   EXPECT_EQ(stop.status, 0) << stop.err;
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 900ms) << "SIGTERM was not ignored";
   EXPECT_FALSE(std::filesystem::exists(state_dir(id)));
   EXPECT_EQ(wait_for_snapshot(before), before);
 }
