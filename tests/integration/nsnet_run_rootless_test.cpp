@@ -100,5 +100,27 @@ TEST_F(NsnetRootlessTest, CniNetworkAsUserIs125) {
   EXPECT_NE(r.err.find("root"), std::string::npos) << r.err;
 }
 
+TEST_F(NsnetRootlessTest, DetachedContainerCanBeListedJoinedAndStopped) {
+  const std::string id = unique_name("rl");
+  const auto run = nsnet_as_user({"run", "-d", "--name", id, "--", "sleep", "100"});
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_EQ(run.out, id + "\n");
+  const auto state_dir = temp_dir() / "runtime" / "nsnet" / id;
+  EXPECT_TRUE(std::filesystem::exists(state_dir / "state.json"));
+
+  const auto ps = nsnet_as_user({"ps"});
+  EXPECT_EQ(ps.status, 0) << ps.err;
+  EXPECT_NE(ps.out.find(id + " "), std::string::npos) << ps.out;
+  EXPECT_NE(ps.out.find(" running "), std::string::npos) << ps.out;
+
+  const auto exec = nsnet_as_user({"exec", id, "--", "sh", "-c", "id -u; cat /proc/self/uid_map"});
+  EXPECT_EQ(exec.status, 0) << exec.err;
+  EXPECT_EQ(squeeze(exec.out), "0\n0 54321 1");
+
+  const auto stop = nsnet_as_user({"stop", "-t", "5", id});
+  EXPECT_EQ(stop.status, 0) << stop.err;
+  EXPECT_FALSE(std::filesystem::exists(state_dir));
+}
+
 }  // namespace
 }  // namespace nsnet::testing
