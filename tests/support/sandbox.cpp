@@ -17,13 +17,16 @@ namespace nsnet::testing {
 namespace {
 
 // Moves the whole test binary out of the machine's namespaces, while it is still
-// single-threaded: a private mount namespace (so /run below is ours alone) and a fresh
-// network namespace (so even a test that forgets its own netns touches nothing real).
+// single-threaded: a private mount namespace (so /run and /var/lib/cni below are ours alone), a
+// fresh network namespace (so even a test that forgets its own netns touches nothing real) and
+// a uts namespace (so no hostname the tests set is the machine's).
 class SandboxEnvironment final : public ::testing::Environment {
  public:
   void SetUp() override {
     if (::geteuid() != 0) return;
-    ASSERT_EQ(::unshare(CLONE_NEWNS | CLONE_NEWNET), 0) << std::strerror(errno);
+    // A uts namespace too: a test of nsnet's --hostname must not rename the machine, even
+    // when the launcher is wrong.
+    ASSERT_EQ(::unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS), 0) << std::strerror(errno);
     ASSERT_EQ(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), 0)
         << std::strerror(errno);
     // A tmpfs over /run rather than mkdir below it: creating anything there would touch the
