@@ -91,6 +91,18 @@ TEST_F(NsnetRunNamespacesTest, HostnameIsSetInsideOnly) {
   EXPECT_EQ(hostname_now(), before);
 }
 
+TEST_F(NsnetRunNamespacesTest, HostnameImpliesAUtsNamespace) {
+  const std::string before = hostname_now();
+  const auto r = nsnet({"run", "-m", "--network", "none", "--hostname", "box2", "--", "sh", "-c",
+                        "hostname; " + kPrintNamespaces});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(r.out.starts_with("box2\n")) << r.out;
+  EXPECT_EQ(differing(parse_namespaces(r.out.substr(r.out.find('\n') + 1))),
+            (std::set<std::string>{"mnt", "net", "uts"}))
+      << r.out;
+  EXPECT_EQ(hostname_now(), before);
+}
+
 TEST_F(NsnetRunNamespacesTest, MapRootUserMapsRootToRoot) {
   const auto r =
       nsnet({"run", "-U", "-r", "--", "cat", "/proc/self/uid_map", "/proc/self/gid_map"});
