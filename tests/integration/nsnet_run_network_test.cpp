@@ -89,6 +89,25 @@ TEST_F(NsnetRunNetworkTest, TcpRoundTripToAServerInTheHostNetns) {
   EXPECT_EQ(server.get(), "hi");
 }
 
+TEST_F(NsnetRunNetworkTest, ConcurrentRunsGetDistinctAddressesAndAllTearDown) {
+  // The first ADD creates the bridge and the masquerade table: the runs race for both.
+  std::vector<NsnetProcess> runs;
+  for (int i = 0; i < 4; ++i)
+    runs.push_back(start({"run", "--name", unique_name("c" + std::to_string(i)), "--", "sh", "-c",
+                          "ip -4 -o addr show dev eth0 | awk '{print $4}'; sleep 1"}));
+  std::set<std::string> addresses;
+  for (auto& run : runs) {
+    const auto r = run.wait(scaled(30s));
+    EXPECT_EQ(r.status, 0) << r.err;
+    addresses.insert(r.out);
+  }
+  EXPECT_EQ(addresses.size(), runs.size());
+  EXPECT_TRUE(no_state());
+  const auto after = wait_for_snapshot("");
+  EXPECT_EQ(after.find("link veth"), std::string::npos) << after;
+  EXPECT_EQ(after.find("/run/cni/networks/nsnet/10.88."), std::string::npos) << after;
+}
+
 TEST_F(NsnetRunNetworkTest, NetworkNoneHasOnlyLoopbackUp) {
   const auto links = json::parse(run_script({"--network", "none"}, "ip -j link show"));
   ASSERT_EQ(links.size(), 1U) << links.dump();
