@@ -218,6 +218,9 @@ TEST_F(NsnetRunNetworkTest, KilledNsnetIsCleanedUpByGc) {
   process.signal(SIGKILL);
   EXPECT_EQ(process.wait(scaled(20s)).status, 128 + SIGKILL);
   EXPECT_TRUE(std::filesystem::exists(state_dir(id))) << "a killed nsnet leaves its state";
+  const auto ps = nsnet({"ps"});
+  EXPECT_NE(ps.out.find(" abandoned "), std::string::npos) << ps.out;
+  EXPECT_EQ(nsnet({"exec", id, "--", "true"}).status, 125);
   const auto gc = nsnet({"gc"});
   EXPECT_EQ(gc.status, 0) << gc.err;
   EXPECT_NE(gc.out.find("removed " + id), std::string::npos) << gc.out;

@@ -40,6 +40,17 @@ class NsnetRootlessTest : public NsnetRunTest {
     }
   }
 
+  void TearDown() override {
+    // A failed test may leave a detached container of the user's running.
+    std::vector<std::string> ids;
+    std::error_code ec;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(temp_dir() / "runtime" / "nsnet", ec))
+      ids.push_back(entry.path().filename().string());
+    for (const auto& id : ids) (void)nsnet_as_user({"stop", "-t", "1", id});
+    NsnetRunTest::TearDown();
+  }
+
   // nsnet as user nsnettest, in host_.
   CliResult nsnet_as_user(std::vector<std::string> args) {
     Invocation call = invocation(std::move(args));
