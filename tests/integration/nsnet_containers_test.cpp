@@ -74,6 +74,26 @@ TEST_F(NsnetContainersTest, DetachedContainerIsListedJoinedAndStopped) {
   EXPECT_EQ(wait_for_snapshot(before), before);
 }
 
+TEST_F(NsnetContainersTest, GcLeavesARunningContainerAlone) {
+  const std::string id = unique_name("live");
+  detached_.push_back(id);
+  const auto run =
+      nsnet({"run", "-d", "--name", id, "--publish", "18082:80", "--", "sleep", "100"});
+  ASSERT_EQ(run.status, 0) << run.err;
+  ASSERT_TRUE(wait_for_state(id));
+  const auto before = snapshot();
+  const auto gc = nsnet({"gc"});
+  EXPECT_EQ(gc.status, 0) << gc.err;
+  EXPECT_EQ(gc.out, "");
+  EXPECT_EQ(snapshot(), before);
+  const auto inside = nsnet({"exec", id, "--", "ip", "-4", "-o", "addr", "show", "dev", "eth0"});
+  EXPECT_EQ(inside.status, 0) << inside.err;
+  EXPECT_NE(inside.out.find("10.88."), std::string::npos) << inside.out;
+  // The command's own exit status comes back through exec.
+  EXPECT_EQ(nsnet({"exec", id, "--", "sh", "-c", "exit 3"}).status, 3);
+  EXPECT_EQ(nsnet({"stop", id}).status, 0);
+}
+
 TEST_F(NsnetContainersTest, ExecIntoAMissingContainerIs125) {
   const auto r = nsnet({"exec", unique_name("none"), "--", "true"});
   EXPECT_EQ(r.status, 125);
