@@ -1,11 +1,11 @@
 // nsnet run --detach and the verbs around a running container: ps, exec, stop; one name, one
 // container.
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "integration/nsnet_run_fixture.hpp"
 

@@ -5,7 +5,6 @@
 // whole test binary already has private /run and /var/lib/cni (support/sandbox.cpp), so the
 // state nsnet keeps (/run/nsnet, IPAM under /run/cni, the result cache) is the sandbox's.
 
-#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,13 +13,15 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "support/nsnet_cli.hpp"
 #include "support/sandbox.hpp"

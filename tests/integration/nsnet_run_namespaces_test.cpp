@@ -1,13 +1,14 @@
 // nsnet run: which namespaces it creates, the ids, clocks and cgroup root inside them, and the
 // exit status it reports. Each run is the built nsnet, started inside the test's host netns.
 
-#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <string>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 #include "integration/nsnet_run_fixture.hpp"
 

@@ -2,15 +2,16 @@
 // networks, the container's /etc files, published ports; and that teardown restores host_ on
 // every way a run can end (normal exit, signals to nsnet, the command killed, nsnet killed + gc).
 
-#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <future>
-#include <nlohmann/json.hpp>
 #include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "integration/nsnet_run_fixture.hpp"
 #include "support/socket_probe.hpp"

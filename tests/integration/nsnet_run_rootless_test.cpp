@@ -3,12 +3,17 @@
 // ones in a mount namespace made for that process (nothing on the machine changes) — and runs
 // nsnet with its uid and gid and no capabilities.
 
-#include <gtest/gtest.h>
+#include <grp.h>
+#include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
 
 #include "integration/nsnet_run_fixture.hpp"
 
@@ -17,6 +22,21 @@ namespace {
 
 constexpr uid_t kUid = 54321;
 constexpr gid_t kGid = 54321;
+
+// Whether the test's user may create a user namespace (some distributions forbid it to
+// unprivileged users). Only syscalls between fork and _exit.
+bool user_namespaces_allowed() {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setresgid(kGid, kGid, kGid) != 0 ||
+        ::setresuid(kUid, kUid, kUid) != 0)
+      ::_exit(2);
+    ::_exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return false;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
 
 class NsnetRootlessTest : public NsnetRunTest {
  protected:
@@ -27,6 +47,8 @@ class NsnetRootlessTest : public NsnetRunTest {
       if (!std::filesystem::exists(file))
         GTEST_SKIP() << file << " is missing: nothing to bind over";
     if (::access("/usr/bin/newuidmap", X_OK) != 0) GTEST_SKIP() << "newuidmap (uidmap) is missing";
+    if (!user_namespaces_allowed())
+      GTEST_SKIP() << "unprivileged users may not create user namespaces here";
     const auto& dir = temp_dir();
     ASSERT_EQ(::chmod(dir.c_str(), 0755), 0);  // the user must reach its files below
     std::ofstream(dir / "passwd") << file_text("/etc/passwd")

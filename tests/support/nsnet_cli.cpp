@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <grp.h>
-#include <gtest/gtest.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <signal.h>
@@ -15,6 +14,8 @@
 #include <cerrno>
 #include <cstring>
 #include <thread>
+
+#include <gtest/gtest.h>
 
 namespace nsnet::testing {
 
