@@ -1,8 +1,12 @@
 // nsnet run --detach and the verbs around a running container: ps, exec, stop; one name, one
 // container.
 
+#include <signal.h>
+
 #include <algorithm>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -92,6 +96,32 @@ TEST_F(NsnetContainersTest, GcLeavesARunningContainerAlone) {
   // The command's own exit status comes back through exec.
   EXPECT_EQ(nsnet({"exec", id, "--", "sh", "-c", "exit 3"}).status, 3);
   EXPECT_EQ(nsnet({"stop", id}).status, 0);
+}
+
+TEST_F(NsnetContainersTest, GcDeletesACachedAttachmentWhoseProcessHasEnded) {
+  // What a reboot leaves (/run emptied, the result cache kept), made by killing a detached
+  // container's supervisor and removing its state.
+  const auto before = baseline();
+  const std::string id = unique_name("orph");
+  const auto run = nsnet({"run", "-d", "--name", id, "--", "sleep", "100"});
+  ASSERT_EQ(run.status, 0) << run.err;
+  const auto state = wait_for_state(id);
+  ASSERT_TRUE(state);
+  const auto netns = state->at("netns").get<std::string>();
+  ASSERT_EQ(::kill(state->at("supervisorPid").get<pid_t>(), SIGKILL), 0);
+  // The container follows its supervisor (PDEATHSIG); its processes may stay zombies, but
+  // their namespaces are released.
+  const auto deadline = std::chrono::steady_clock::now() + scaled(5s);
+  while (std::filesystem::exists(netns) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  ASSERT_FALSE(std::filesystem::exists(netns));
+  std::filesystem::remove_all(state_dir(id));
+  ASSERT_TRUE(std::filesystem::exists("/var/lib/cni/results/nsnet-" + id + "-eth0"));
+
+  const auto gc = nsnet({"gc"});
+  EXPECT_EQ(gc.status, 0) << gc.err;
+  EXPECT_NE(gc.out.find("removed " + id + " (nsnet, eth0)"), std::string::npos) << gc.out;
+  EXPECT_EQ(wait_for_snapshot(before), before);
 }
 
 TEST_F(NsnetContainersTest, ExecIntoAMissingContainerIs125) {
