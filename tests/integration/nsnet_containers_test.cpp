@@ -120,7 +120,8 @@ TEST_F(NsnetContainersTest, GcDeletesACachedAttachmentWhoseProcessHasEnded) {
 
   const auto gc = nsnet({"gc"});
   EXPECT_EQ(gc.status, 0) << gc.err;
-  EXPECT_NE(gc.out.find("removed " + id + " (nsnet, eth0)"), std::string::npos) << gc.out;
+  EXPECT_NE(gc.out.find("removed " + id + " (nsnet, eth0)"), std::string::npos)
+      << gc.out << gc.err;
   EXPECT_EQ(wait_for_snapshot(before), before);
 }
 

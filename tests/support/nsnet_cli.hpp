@@ -20,7 +20,8 @@
 
 namespace nsnet::testing {
 
-// The sanitizer build's nsnet is several times slower: every timeout in these tests scales.
+// The sanitizer build's nsnet is several times slower: every timeout in these tests scales
+// (kSlowdown > 1 also tells the tests that nsnet is the sanitizer build's).
 #ifdef NSNET_SANITIZER_BUILD
 inline constexpr int kSlowdown = 4;
 #else
