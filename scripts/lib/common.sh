@@ -21,6 +21,7 @@ NSNET_TEST_PACKAGES=(
   jq                            # tests/interop checks results and `ip -j` output with it
   iptables                      # the reference portmap and firewall (1.1.1) rule with iptables
   iperf3                        # bandwidth: measured rates against configured ones
+  uidmap                        # newuidmap/newgidmap: nsnet run's rootless id-range tests
 )
 NSNET_RUN_PACKAGES=(
   iproute2 util-linux

@@ -17,13 +17,16 @@ namespace nsnet::testing {
 namespace {
 
 // Moves the whole test binary out of the machine's namespaces, while it is still
-// single-threaded: a private mount namespace (so /run below is ours alone) and a fresh
-// network namespace (so even a test that forgets its own netns touches nothing real).
+// single-threaded: a private mount namespace (so /run and /var/lib/cni below are ours alone), a
+// fresh network namespace (so even a test that forgets its own netns touches nothing real) and
+// a uts namespace (so no hostname the tests set is the machine's).
 class SandboxEnvironment final : public ::testing::Environment {
  public:
   void SetUp() override {
     if (::geteuid() != 0) return;
-    ASSERT_EQ(::unshare(CLONE_NEWNS | CLONE_NEWNET), 0) << std::strerror(errno);
+    // A uts namespace too: a test of nsnet's --hostname must not rename the machine, even
+    // when the launcher is wrong.
+    ASSERT_EQ(::unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS), 0) << std::strerror(errno);
     ASSERT_EQ(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr), 0)
         << std::strerror(errno);
     // A tmpfs over /run rather than mkdir below it: creating anything there would touch the
@@ -32,6 +35,17 @@ class SandboxEnvironment final : public ::testing::Environment {
     ASSERT_EQ(::mount("tmpfs", "/run", "tmpfs", 0, "mode=0755"), 0) << std::strerror(errno);
     ASSERT_EQ(::mkdir("/run/tmp", 01777), 0) << std::strerror(errno);
     ASSERT_EQ(::setenv("TMPDIR", "/run/tmp", 1), 0);
+    // The CNI result cache (/var/lib/cni/results) and IPAM's default dataDir live here: ours
+    // alone too. A tmpfs over /var/lib (with an empty cni inside) only when the machine has no
+    // /var/lib/cni, for the same reason as /run.
+    struct stat cni_dir {};
+    if (::stat("/var/lib/cni", &cni_dir) == 0) {
+      ASSERT_EQ(::mount("tmpfs", "/var/lib/cni", "tmpfs", 0, "mode=0755"), 0)
+          << std::strerror(errno);
+    } else {
+      ASSERT_EQ(::mount("tmpfs", "/var/lib", "tmpfs", 0, "mode=0755"), 0) << std::strerror(errno);
+      ASSERT_EQ(::mkdir("/var/lib/cni", 0755), 0) << std::strerror(errno);
+    }
   }
 };
 

@@ -151,7 +151,9 @@ void keep_capabilities() {
 
 // The child's parent-side half when COMMAND is pid 1 of a new pid namespace: wait for it and
 // pass signals on, then exit with its status.
-[[noreturn]] void relay(pid_t command) {
+// `proc_dir` (for forward_signal) is a proc showing the command under `command`, or kNotAnInit
+// when the command is no pid-namespace init (a time namespace alone also makes it a grandchild).
+[[noreturn]] void relay(pid_t command, int proc_dir) {
   sigset_t set = forwarded_signals();
   sigaddset(&set, SIGCHLD);
   const int fd = ::signalfd(-1, &set, SFD_CLOEXEC);
@@ -171,7 +173,7 @@ void keep_capabilities() {
       ::_exit(status_of(status));
     }
     if (info.ssi_signo == SIGCHLD) continue;
-    forward_signal(command, static_cast<int>(info.ssi_signo), info.ssi_code, true);
+    forward_signal(command, static_cast<int>(info.ssi_signo), info.ssi_code, proc_dir);
     if (info.ssi_signo != SIGWINCH) last_signal = static_cast<int>(info.ssi_signo);
   }
 }
@@ -204,12 +206,17 @@ void keep_capabilities() {
     channel::send(channel, channel::kPid, std::to_string(::getpid()));
     exec_command(options);
   }
+  // Opened before COMMAND mounts its own proc over /proc (in the mount namespace this process
+  // shares): there COMMAND is pid 1, and `command` may name another process or none.
+  int proc_dir = kNotAnInit;
+  if (options.creates(Namespace::kPid))
+    proc_dir = ::open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);  // -1: fall back to /proc
   const pid_t command = ::fork();
   if (command < 0) fail("fork");
   if (command == 0) exec_command(options);
   channel::send(channel, channel::kPid, std::to_string(command));
   ::close(channel);
-  relay(command);
+  relay(command, proc_dir);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "run/container_process.hpp"
 
+#include <fcntl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -8,7 +9,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fstream>
+#include <sstream>
 #include <string_view>
 
 #include "run/channel.hpp"
@@ -18,9 +19,18 @@ namespace nsnet {
 
 namespace {
 
-// Whether `pid` has a handler for `signo` or ignores it (/proc/PID/status SigCgt, SigIgn).
-bool handles_or_ignores(pid_t pid, int signo) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+// Whether `pid` has a handler for `signo` or ignores it (SigCgt, SigIgn of its status file in
+// the proc directory `proc_dir`, or in /proc when it is -1).
+bool handles_or_ignores(int proc_dir, pid_t pid, int signo) {
+  const std::string path = (proc_dir >= 0 ? "" : "/proc/") + std::to_string(pid) + "/status";
+  const netcore::UniqueFd fd(::openat(proc_dir >= 0 ? proc_dir : AT_FDCWD, path.c_str(),
+                                      O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
+  std::string text;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(fd.get(), buffer, sizeof buffer)) > 0) text.append(buffer, n);
+  std::istringstream status(text);
   std::string line;
   const unsigned long long bit = 1ULL << (signo - 1);
   while (std::getline(status, line)) {
@@ -58,10 +68,11 @@ int exit_status_of(int wait_status) noexcept {
   return 125;
 }
 
-void forward_signal(pid_t target, int signo, int si_code, bool target_is_ns_init) noexcept {
+void forward_signal(pid_t target, int signo, int si_code, int init_proc_dir) noexcept {
   const bool sent_by_process = si_code == SI_USER || si_code == SI_QUEUE || si_code == SI_TKILL;
   if (sent_by_process) ::kill(target, signo);
-  if (target_is_ns_init && terminates_by_default(signo) && !handles_or_ignores(target, signo))
+  if (init_proc_dir != kNotAnInit && terminates_by_default(signo) &&
+      !handles_or_ignores(init_proc_dir, target, signo))
     ::kill(target, SIGKILL);
 }
 
@@ -152,7 +163,7 @@ int ContainerProcess::supervise() {
       return exit_status_of(status);
     }
     if (info.ssi_signo != SIGCHLD)
-      forward_signal(pid_, static_cast<int>(info.ssi_signo), info.ssi_code, false);
+      forward_signal(pid_, static_cast<int>(info.ssi_signo), info.ssi_code, kNotAnInit);
   }
 }
 

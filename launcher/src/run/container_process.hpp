@@ -86,10 +86,15 @@ class ContainerProcess final {
 // The status a shell reports for a wait() status: the exit code, or 128+N for signal N.
 [[nodiscard]] int exit_status_of(int wait_status) noexcept;
 
+// forward_signal's `init_proc_dir` for a target that is not a pid-namespace init.
+inline constexpr int kNotAnInit = -2;
+
 // Sends a forwarded signal on to `target`. Only signals sent by a process are passed on (a
 // terminal's signals reach the whole foreground group already); when `target` is a pid-namespace
 // init that neither handles nor ignores a terminating signal, the kernel would drop it, so the
-// target is killed instead.
-void forward_signal(pid_t target, int signo, int si_code, bool target_is_ns_init) noexcept;
+// target is killed instead. For an init, `init_proc_dir` is a directory fd on a proc that shows
+// `target` under that pid (opened before the container mounted its own proc over /proc, where
+// the init is pid 1), or -1 for /proc.
+void forward_signal(pid_t target, int signo, int si_code, int init_proc_dir) noexcept;
 
 }  // namespace nsnet

@@ -235,6 +235,8 @@ void resolve_defaults(RunOptions& options, bool is_root) {
     }
   }
   if (options.mount_proc) options.ns(Namespace::kMount).create = true;
+  // Without its own uts namespace, sethostname() would rename the caller's (the machine's).
+  if (!options.hostname.empty()) options.ns(Namespace::kUts).create = true;
   if (wants_user_ns) options.ns(Namespace::kUser).create = true;
 
   for (const auto& network : options.networks) {
@@ -292,7 +294,7 @@ Namespaces (as unshare(1); FILE keeps the namespace bind-mounted there while it 
   -R, --root DIR            chroot to DIR          -w, --wd DIR          working directory
   -S, --setuid UID          -G, --setgid GID       --keep-caps           keep capabilities
       --monotonic SECONDS   --boottime SECONDS     clock offsets in the time namespace
-      --hostname NAME       set the hostname (in a new uts namespace)
+      --hostname NAME       set the hostname (in a new uts namespace); implies --uts
 
 Ids (imply --user):
   -r, --map-root-user       map your uid/gid to 0    -c, --map-current-user  map them to themselves

@@ -83,7 +83,7 @@ struct RunOptions {
 
 // The rules that depend on the caller: without a namespace flag, the full set of
 // `unshare -mipfnuUr --mount-proc` (user and root mapping only when not root); implied namespaces
-// (--mount-proc → mount, --map-* → user, a network → net); the default network ("nsnet" as root,
+// (--mount-proc → mount, --hostname → uts, --map-* → user, a network → net); the default network ("nsnet" as root,
 // none otherwise); the command ($SHELL or /bin/sh). Throws std::invalid_argument for combinations
 // that cannot work (--network host with --net, --publish without a CNI network, time offsets
 // without --time, CNI networks without root).

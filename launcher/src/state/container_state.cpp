@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <random>
@@ -69,9 +70,9 @@ fs::path StateDir::root() {
 
 namespace {
 
+// A container directory's lock file, opened (never created: see create()).
 netcore::UniqueFd open_lock(const fs::path& dir) {
-  return netcore::UniqueFd(
-      ::open((dir / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  return netcore::UniqueFd(::open((dir / "lock").c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW));
 }
 
 }  // namespace
@@ -83,16 +84,28 @@ StateDir StateDir::create(const std::string& id) {
   const fs::path base = root();
   fs::create_directories(base);
   ::chmod(base.c_str(), 0700);
+  // The directory appears under its id only with its lock already held: built under a hidden
+  // name (ids start alphanumeric, list_ids() skips it), then renamed into place. Otherwise a
+  // concurrent run's or gc's collect_abandoned_containers() could lock the new, still
+  // state-less directory first and remove it as abandoned.
   const fs::path dir = base / id;
-  if (::mkdir(dir.c_str(), 0700) != 0) {
-    if (errno == EEXIST) throw std::runtime_error("a container named " + id + " exists already");
-    throw std::runtime_error("creating " + dir.string() + ": " + std::strerror(errno));
-  }
-  netcore::UniqueFd lock = open_lock(dir);
+  const fs::path building = base / (".new-" + id + "-" + std::to_string(::getpid()));
+  if (::mkdir(building.c_str(), 0700) != 0)
+    throw std::runtime_error("creating " + building.string() + ": " + std::strerror(errno));
+  netcore::UniqueFd lock(::open((building / "lock").c_str(),
+                                O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!lock || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
-    fs::remove_all(dir);
-    throw std::runtime_error("locking " + dir.string() + ": " + std::strerror(err));
+    std::error_code ignored;
+    fs::remove_all(building, ignored);
+    throw std::runtime_error("locking " + (building / "lock").string() + ": " + std::strerror(err));
+  }
+  if (::renameat2(AT_FDCWD, building.c_str(), AT_FDCWD, dir.c_str(), RENAME_NOREPLACE) != 0) {
+    const int err = errno;
+    std::error_code ignored;
+    fs::remove_all(building, ignored);
+    if (err == EEXIST) throw std::runtime_error("a container named " + id + " exists already");
+    throw std::runtime_error("creating " + dir.string() + ": " + std::strerror(err));
   }
   return StateDir(dir, std::move(lock));
 }
@@ -109,8 +122,10 @@ std::optional<StateDir> StateDir::lock_if_abandoned(const std::string& id) {
 std::vector<std::string> StateDir::list_ids() {
   std::vector<std::string> ids;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(root(), ec))
-    if (entry.is_directory(ec)) ids.push_back(entry.path().filename().string());
+  for (const auto& entry : fs::directory_iterator(root(), ec)) {
+    std::string name = entry.path().filename().string();
+    if (entry.is_directory(ec) && !name.starts_with('.')) ids.push_back(std::move(name));
+  }
   std::sort(ids.begin(), ids.end());
   return ids;
 }

@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -28,12 +29,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A namespace path of a process ("/proc/PID/ns/net") whose process no longer exists.
+// A namespace path of a process ("/proc/PID/ns/net") whose process has ended. Checked on the
+// namespace link, not /proc/PID: a zombie keeps /proc/PID until it is reaped (never, under an
+// init that does not reap), but its namespaces were released when it exited.
 bool process_is_gone(const std::string& netns) {
   static const std::regex proc_netns(R"(/proc/(\d+)/(task/\d+/)?ns/net)");
-  std::smatch match;
-  if (!std::regex_match(netns, match, proc_netns)) return false;
-  return !fs::exists("/proc/" + match[1].str());
+  if (!std::regex_match(netns, proc_netns)) return false;
+  struct stat st {};
+  return ::stat(netns.c_str(), &st) != 0 && errno == ENOENT;
 }
 
 }  // namespace

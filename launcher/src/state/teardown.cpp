@@ -21,8 +21,11 @@ void unpersist_namespace(const std::string& path) noexcept {
 
 std::vector<std::string> tear_down(const ContainerState& state, const StateDir& dir) {
   std::vector<std::string> failures;
-  const cni::Runtime runtime(cni_plugin_runner(cni_plugin_path(state.cni_path)),
-                             cni::ResultCache());
+  // The saved path is already complete (run resolved it): resolving it again would append
+  // $CNI_PATH and the default dirs a second time.
+  const cni::Runtime runtime(
+      cni_plugin_runner(state.cni_path.empty() ? cni_plugin_path({}) : state.cni_path),
+      cni::ResultCache());
   for (auto it = state.networks.rbegin(); it != state.networks.rend(); ++it) {
     try {
       const auto list = cni::NetworkList::parse(it->conflist);

@@ -50,7 +50,10 @@ std::string RunResult::describe() const {
 
 RunResult run(const RunRequest& request) {
   bp::environment env;
-  for (const auto& [key, value] : request.env) env[key] = value;
+  // set(), not env[key]: Boost 1.74's operator[] looks the key up by memcmp()ing "KEY=" against
+  // every entry so far, reading past any shorter one ("HOME=/x" before "NETCONFPATH"): a heap
+  // over-read that ASan aborts on. set() compares lengths first; the map's keys are unique.
+  for (const auto& [key, value] : request.env) env.set(key, value);
 
   boost::asio::io_context io;
   std::future<std::string> out;
