@@ -52,18 +52,21 @@ std::string current_hostname() {
 
 // Bind-mounts the child's namespace at `path` (created when missing), as unshare --net=FILE.
 // Returns whether nsnet created the file (and so removes it afterwards).
-void persist_namespace(const fs::path& ns, const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0444);
+bool persist_namespace(const fs::path& ns, const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const bool created = fd < 0 && errno == ENOENT;
+  if (created) fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
   if (fd < 0) throw netcore::SysError("creating " + path, errno);
   ::close(fd);
   if (::mount(ns.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
     const int err = errno;
-    ::unlink(path.c_str());
+    if (created) ::unlink(path.c_str());
     throw netcore::SysError(
         "persisting " + ns.filename().string() + " at " + path +
             (err == EINVAL ? " (a mount namespace needs a non-shared mount there)" : ""),
         err);
   }
+  return created;
 }
 
 // Everything between "the id is ours" and "the command runs"; on failure the caller tears down
@@ -84,8 +87,10 @@ class Launch {
       const auto n = static_cast<Namespace>(i);
       const auto& request = options_.ns(n);
       if (!request.create || request.persist_path.empty()) continue;
+      // Recorded first: a failure half-way still gets unmounted.
       state_.persisted.push_back(request.persist_path);
-      persist_namespace(process_->namespace_path(n), request.persist_path);
+      if (persist_namespace(process_->namespace_path(n), request.persist_path))
+        state_.created_files.push_back(request.persist_path);
     }
     if (options_.creates(Namespace::kNet))
       state_.netns = process_->namespace_path(Namespace::kNet).string();

@@ -37,6 +37,7 @@ json ContainerState::to_json() const {
           {"portMappings", port_mappings},
           {"networks", nets},
           {"persisted", persisted},
+          {"createdFiles", created_files},
           {"detached", detached}};
 }
 
@@ -57,6 +58,7 @@ ContainerState ContainerState::from_json(const json& j) {
                           .conflist = n.at("conflist").get<std::string>(),
                           .result = n.value("result", json())});
   s.persisted = j.value("persisted", std::vector<std::string>{});
+  s.created_files = j.value("createdFiles", std::vector<std::string>{});
   s.detached = j.value("detached", false);
   return s;
 }

@@ -37,7 +37,8 @@ struct ContainerState {
   std::vector<std::string> cni_path;
   nlohmann::json port_mappings = nlohmann::json::array();
   std::vector<AttachmentState> networks;
-  std::vector<std::string> persisted;  // namespace files nsnet bind-mounted (and created)
+  std::vector<std::string> persisted;      // namespace files nsnet bind-mounted
+  std::vector<std::string> created_files;  // those of them nsnet created (removed at the end)
   bool detached = false;
 
   [[nodiscard]] nlohmann::json to_json() const;

@@ -16,7 +16,6 @@ namespace cni = netcore::cni;
 
 void unpersist_namespace(const std::string& path) noexcept {
   ::umount2(path.c_str(), MNT_DETACH);
-  ::unlink(path.c_str());
 }
 
 std::vector<std::string> tear_down(const ContainerState& state, const StateDir& dir) {
@@ -39,6 +38,7 @@ std::vector<std::string> tear_down(const ContainerState& state, const StateDir& 
     }
   }
   for (const auto& path : state.persisted) unpersist_namespace(path);
+  for (const auto& path : state.created_files) ::unlink(path.c_str());
   dir.remove();
   return failures;
 }

@@ -16,7 +16,7 @@ namespace nsnet {
 // directory. Returns the failures as one-line messages (already complete otherwise).
 std::vector<std::string> tear_down(const ContainerState& state, const StateDir& dir);
 
-// Unmounts a persisted namespace file and removes it. Missing is fine.
+// Unmounts a persisted namespace file. Missing is fine.
 void unpersist_namespace(const std::string& path) noexcept;
 
 // Tears down every container whose supervisor is gone; returns their ids. Errors are written
