@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include <netcore/base/error.hpp>
+#include <netcore/cni/cmd_args.hpp>
 #include <netcore/proc/process.hpp>
 
 #include "default_network.hpp"
@@ -14,16 +15,6 @@ namespace cni = netcore::cni;
 namespace fs = std::filesystem;
 
 namespace {
-
-void append_colon_list(std::vector<std::string>& out, std::string_view list) {
-  while (!list.empty()) {
-    const auto colon = list.find(':');
-    const auto entry = list.substr(0, colon);
-    if (!entry.empty()) out.emplace_back(entry);
-    if (colon == std::string_view::npos) break;
-    list.remove_prefix(colon + 1);
-  }
-}
 
 bool names_a_file(const std::string& spec) {
   return spec.find('/') != std::string::npos || spec.ends_with(".conflist") ||
@@ -39,8 +30,11 @@ fs::path cni_conf_dir() {
 
 std::vector<std::string> cni_plugin_path(const std::vector<std::string>& cli) {
   std::vector<std::string> path;
-  for (const auto& entry : cli) append_colon_list(path, entry);
-  if (const char* env = std::getenv("CNI_PATH"); env != nullptr) append_colon_list(path, env);
+  auto append = [&path](std::string_view list) {
+    for (auto& dir : cni::split_path(list)) path.push_back(std::move(dir));
+  };
+  for (const auto& entry : cli) append(entry);
+  if (const char* env = std::getenv("CNI_PATH"); env != nullptr) append(env);
   path.emplace_back("/opt/cni/bin");
   path.emplace_back(NSNET_INSTALLED_PLUGIN_DIR);
   path.emplace_back(NSNET_BUILD_PLUGIN_DIR);

@@ -28,16 +28,10 @@ bool wait_until_gone(const std::string& id, std::chrono::milliseconds timeout) {
   return true;
 }
 
+// Gone already, or torn down now (its supervisor was killed).
 bool collect(const std::string& id) {
-  auto dir = StateDir::lock_if_abandoned(id);
-  if (!dir) return !std::filesystem::exists(StateDir::root() / id);
-  if (const auto state = StateDir::load(id)) {
-    for (const auto& failure : tear_down(*state, *dir))
-      std::fprintf(stderr, "nsnet stop %s: %s\n", id.c_str(), failure.c_str());
-  } else {
-    dir->remove();
-  }
-  return true;
+  return collect_abandoned_container(id, "stop") ||
+         !std::filesystem::exists(StateDir::root() / id);
 }
 
 }  // namespace

@@ -43,21 +43,22 @@ std::vector<std::string> tear_down(const ContainerState& state, const StateDir& 
   return failures;
 }
 
+bool collect_abandoned_container(const std::string& id, const std::string& context) {
+  auto dir = StateDir::lock_if_abandoned(id);
+  if (!dir) return false;
+  if (const auto state = StateDir::load(id)) {
+    for (const auto& failure : tear_down(*state, *dir))
+      std::fprintf(stderr, "nsnet: %s %s: %s\n", context.c_str(), id.c_str(), failure.c_str());
+  } else {
+    dir->remove();  // a supervisor that died before its first save had attached nothing
+  }
+  return true;
+}
+
 std::vector<std::string> collect_abandoned_containers() {
   std::vector<std::string> collected;
-  for (const auto& id : StateDir::list_ids()) {
-    auto dir = StateDir::lock_if_abandoned(id);
-    if (!dir) continue;
-    const auto state = StateDir::load(id);
-    if (!state) {
-      dir->remove();  // a supervisor that died before its first save had attached nothing
-      collected.push_back(id);
-      continue;
-    }
-    for (const auto& failure : tear_down(*state, *dir))
-      std::fprintf(stderr, "nsnet: gc %s: %s\n", id.c_str(), failure.c_str());
-    collected.push_back(id);
-  }
+  for (const auto& id : StateDir::list_ids())
+    if (collect_abandoned_container(id, "gc")) collected.push_back(id);
   return collected;
 }
 

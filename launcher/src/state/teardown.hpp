@@ -19,6 +19,10 @@ std::vector<std::string> tear_down(const ContainerState& state, const StateDir& 
 // Unmounts a persisted namespace file. Missing is fine.
 void unpersist_namespace(const std::string& path) noexcept;
 
+// Tears down container `id` if its supervisor is gone (errors to stderr as
+// "nsnet: CONTEXT ID: ..."); false when it runs, or when another process holds it.
+bool collect_abandoned_container(const std::string& id, const std::string& context);
+
 // Tears down every container whose supervisor is gone; returns their ids. Errors are written
 // to stderr as "nsnet: gc ID: ...". Used by `nsnet gc` and at the start of `nsnet run`.
 std::vector<std::string> collect_abandoned_containers();

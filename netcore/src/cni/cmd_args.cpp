@@ -104,16 +104,6 @@ void validate_ifname(const std::string& name) {
   }
 }
 
-std::vector<std::string> split_path(std::string_view text) {
-  std::vector<std::string> dirs;
-  while (!text.empty()) {
-    const auto colon = text.find(':');
-    if (const auto dir = text.substr(0, colon); !dir.empty()) dirs.emplace_back(dir);
-    if (colon == std::string_view::npos) break;
-    text.remove_prefix(colon + 1);
-  }
-  return dirs;
-}
 
 // ["0.1.0" "0.2.0"], as the reference's %q prints a list.
 std::string quoted_list(const std::vector<std::string>& items) {
@@ -182,6 +172,17 @@ void parse_version_request(CmdArgs& args, std::istream& in,
 }
 
 }  // namespace
+
+std::vector<std::string> split_path(std::string_view text) {
+  std::vector<std::string> dirs;
+  while (!text.empty()) {
+    const auto colon = text.find(':');
+    if (const auto dir = text.substr(0, colon); !dir.empty()) dirs.emplace_back(dir);
+    if (colon == std::string_view::npos) break;
+    text.remove_prefix(colon + 1);
+  }
+  return dirs;
+}
 
 bool is_valid_cni_name(std::string_view s) noexcept {
   if (s.empty() || !is_alnum(s.front())) return false;

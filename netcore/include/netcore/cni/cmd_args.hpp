@@ -30,6 +30,9 @@ using Environment = proc::Environment;
 // ^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$: the reference's pattern for network names and container IDs.
 [[nodiscard]] bool is_valid_cni_name(std::string_view text) noexcept;
 
+// A CNI_PATH-style list ("a:b::c") split at ':', empty entries dropped.
+[[nodiscard]] std::vector<std::string> split_path(std::string_view text);
+
 // The most stdin a plugin reads; more is refused with Error(kIoFailure).
 inline constexpr std::size_t kMaxStdinBytes = std::size_t{16} << 20;
 
