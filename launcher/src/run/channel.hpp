@@ -13,6 +13,7 @@ namespace nsnet::channel {
 
 inline constexpr char kUnshared = 'U';  // child → nsnet: the namespaces exist
 inline constexpr char kGo = 'G';        // nsnet → child: ids mapped, networks attached
+inline constexpr char kNetworkReady = 'N';  // nsnet → child: the user-mode network helper is ready
 inline constexpr char kPid = 'P';       // child → nsnet: COMMAND's pid (decimal)
 inline constexpr char kError = 'E';     // child → nsnet: "CODE:message"; the child then exits
 

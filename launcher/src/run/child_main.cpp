@@ -19,6 +19,9 @@
 #include <string>
 #include <vector>
 
+#include <netcore/net/netlink.hpp>
+#include <netcore/usernet/tap_setup.hpp>
+
 #include "run/channel.hpp"
 
 namespace nsnet {
@@ -199,6 +202,17 @@ void keep_capabilities() {
   const auto go = channel::receive(channel);
   if (!go || go->tag != channel::kGo) ::_exit(125);
   set_up_namespaces(spec);
+  if (spec.waits_for_network) {
+    const auto ready = channel::receive(channel);
+    if (!ready || ready->tag != channel::kNetworkReady) ::_exit(125);
+    if (spec.tap) {
+      try {
+        netcore::usernet::configure_tap(netcore::net::Netlink::connect(), *spec.tap);
+      } catch (const std::exception& error) {
+        throw ChildError{125, std::string("configuring ") + spec.tap->name + ": " + error.what()};
+      }
+    }
+  }
 
   const bool command_is_a_grandchild =
       options.creates(Namespace::kPid) || options.creates(Namespace::kTime);

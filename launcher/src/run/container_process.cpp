@@ -116,9 +116,20 @@ std::filesystem::path ContainerProcess::namespace_path(Namespace n) const {
   return "/proc/" + std::to_string(pid_) + "/ns/" + name;
 }
 
-pid_t ContainerProcess::start() {
+void ContainerProcess::begin_setup() {
+  if (setup_begun_) return;
   if (!channel::send(channel_.get(), channel::kGo))
     throw std::runtime_error("the container process ended before it could start");
+  setup_begun_ = true;
+}
+
+void ContainerProcess::network_ready() {
+  // A child that failed meanwhile has sent its error, which start() reports.
+  channel::send(channel_.get(), channel::kNetworkReady);
+}
+
+pid_t ContainerProcess::start() {
+  begin_setup();
   pid_t command_pid = 0;
   std::optional<channel::Message> failure;
   while (auto message = channel::receive(channel_.get())) {

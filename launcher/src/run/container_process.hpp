@@ -17,11 +17,13 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
 #include <netcore/base/unique_fd.hpp>
+#include <netcore/usernet/tap_setup.hpp>
 
 #include "run/run_options.hpp"
 
@@ -33,6 +35,10 @@ struct ChildSpec {
   // Bound over /etc/resolv.conf and /etc/hosts (below --root) when they exist at start().
   std::filesystem::path resolv_conf;
   std::filesystem::path hosts;
+  // A user-mode network: the child sets up its namespaces, then waits for network_ready()
+  // before COMMAND runs, and first configures `tap` (slirp4netns) if set.
+  bool waits_for_network = false;
+  std::optional<netcore::usernet::TapSetup> tap;
 };
 
 // COMMAND could not be executed: `exit_code` is 127 (not found) or 126, as a shell reports it.
@@ -58,7 +64,8 @@ class ContainerProcess final {
   ContainerProcess(ContainerProcess&& other) noexcept
       : pid_(std::exchange(other.pid_, -1)),
         channel_(std::move(other.channel_)),
-        reaped_(other.reaped_) {}
+        reaped_(other.reaped_),
+        setup_begun_(other.setup_begun_) {}
   ContainerProcess& operator=(ContainerProcess&&) = delete;
   ~ContainerProcess();
 
@@ -67,8 +74,13 @@ class ContainerProcess final {
   // /proc/PID/ns/NAME of a namespace (pid and time: the *_for_children ones it created).
   [[nodiscard]] std::filesystem::path namespace_path(Namespace n) const;
 
-  // Lets the child finish and exec COMMAND; returns COMMAND's pid once the exec succeeded.
-  // Throws ExecFailure (the child has been reaped) or std::runtime_error.
+  // Lets the child set up its namespaces (mounts, hostname, lo) while nsnet goes on.
+  void begin_setup();
+  // Tells a child that waits for its network that the network is ready.
+  void network_ready();
+  // Lets the child finish and exec COMMAND (begin_setup() if not done yet); returns COMMAND's
+  // pid once the exec succeeded. Throws ExecFailure (the child has been reaped) or
+  // std::runtime_error.
   pid_t start();
   // Waits for the child, forwarding signals; returns the exit status nsnet reports (the
   // command's, or 128+N when a signal N ended it).
@@ -81,6 +93,7 @@ class ContainerProcess final {
   pid_t pid_ = -1;
   netcore::UniqueFd channel_;
   bool reaped_ = false;
+  bool setup_begun_ = false;
 };
 
 // The status a shell reports for a wait() status: the exit code, or 128+N for signal N.

@@ -1,7 +1,7 @@
 #include "run/id_map.hpp"
+#include "run/user_db.hpp"
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -37,10 +37,7 @@ IdRange parse_range(const std::string& value) {  // "outer,inner,count", checked
                  .count = to_u32(std::string_view(value).substr(second + 1))};
 }
 
-std::string user_name(uid_t uid) {
-  if (const passwd* pw = ::getpwuid(uid)) return pw->pw_name;
-  return std::to_string(uid);
-}
+std::string user_name_or_id(uid_t uid) { return user_name(uid).value_or(std::to_string(uid)); }
 
 // The ranges: `range` with the single id `single` (inner) cut out of it, then the single mapping.
 std::vector<IdRange> combine(std::optional<IdRange> single, std::optional<IdRange> range) {
@@ -125,7 +122,7 @@ IdRange first_subid_range(const fs::path& file, const std::string& user, std::ui
 
 IdMapPlan plan_id_maps(const IdMapRequest& request, std::optional<bool> setgroups_allow,
                        uid_t euid, gid_t egid, const SubidFiles& files) {
-  const std::string name = user_name(euid);
+  const std::string name = user_name_or_id(euid);
   auto range_of = [&](const std::optional<std::string>& spec, const fs::path& file,
                       std::uint32_t id) -> std::optional<IdRange> {
     if (!spec) return std::nullopt;

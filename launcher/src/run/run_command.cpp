@@ -23,6 +23,7 @@
 #include "run/id_map.hpp"
 #include "run/publish.hpp"
 #include "run/run_options.hpp"
+#include "run/user_mode_network.hpp"
 #include "state/container_state.hpp"
 #include "state/teardown.hpp"
 
@@ -73,13 +74,16 @@ bool persist_namespace(const fs::path& ns, const std::string& path) {
 // what `state` records.
 class Launch {
  public:
-  Launch(const RunOptions& options, StateDir& dir, ContainerState& state)
-      : options_(options), dir_(dir), state_(state) {}
+  Launch(const RunOptions& options, StateDir& dir, ContainerState& state,
+         std::optional<UserModeNetwork> user_mode)
+      : options_(options), dir_(dir), state_(state), user_mode_(std::move(user_mode)) {}
 
   pid_t start(std::vector<cni::NetworkList> lists, const IdMapPlan& id_maps) {
     const ChildSpec spec{.options = &options_,
                          .resolv_conf = dir_.file("resolv.conf"),
-                         .hosts = dir_.file("hosts")};
+                         .hosts = dir_.file("hosts"),
+                         .waits_for_network = user_mode_.has_value(),
+                         .tap = user_mode_ ? user_mode_->tap_setup() : std::nullopt};
     process_.emplace(ContainerProcess::spawn(spec));
     if (options_.creates(Namespace::kUser) && !id_maps.empty())
       write_id_maps(process_->pid(), id_maps);
@@ -96,17 +100,29 @@ class Launch {
       state_.netns = process_->namespace_path(Namespace::kNet).string();
     dir_.save(state_);
 
+    if (user_mode_) {
+      // Started now so that its start-up overlaps everything below and the child's own setup.
+      user_mode_->start(process_->pid(), options_.creates(Namespace::kUser), dir_.path());
+      state_.helper = user_mode_->helper_state();
+      dir_.save(state_);
+    }
     std::vector<cni::Result> results = attach(lists);
+    if (user_mode_) results.push_back(user_mode_->result());
     if (options_.creates(Namespace::kMount) && !options_.networks.empty() &&
         options_.networks.front() != "host") {
       const std::string hostname = options_.hostname.empty() ? current_hostname() : options_.hostname;
       netcore::write_file_atomic(dir_.file("hosts"), hosts_text(hostname, results), 0644);
-      if (options_.attaches_networks())
+      if (!results.empty())
         netcore::write_file_atomic(
             dir_.file("resolv.conf"),
             resolv_conf_text(results, options_.dns,
                              netcore::find_file_content("/etc/resolv.conf").value_or("")),
             0644);
+    }
+    if (user_mode_) {
+      process_->begin_setup();
+      user_mode_->wait_ready();
+      process_->network_ready();
     }
     state_.pid = process_->start();
     dir_.save(state_);
@@ -116,6 +132,10 @@ class Launch {
   [[nodiscard]] int supervise() { return process_->supervise(); }
   void abandon() noexcept {
     if (process_) process_->abandon();
+  }
+  // Stops the user-mode network helper, if any (tear_down would too, by its recorded pid).
+  void stop_helper() noexcept {
+    if (user_mode_) user_mode_->stop();
   }
 
  private:
@@ -147,6 +167,7 @@ class Launch {
   const RunOptions& options_;
   StateDir& dir_;
   ContainerState& state_;
+  std::optional<UserModeNetwork> user_mode_;
   std::optional<ContainerProcess> process_;
 };
 
@@ -164,6 +185,7 @@ void report_failure(int report_fd, const std::string& message) {
 int run_container(const RunOptions& options, int report_fd) {
   std::vector<cni::NetworkList> lists;
   std::vector<nlohmann::json> ports;
+  std::optional<UserModeNetwork> user_mode;
   IdMapPlan id_maps;
   try {
     collect_abandoned_containers();  // what a killed nsnet left behind
@@ -172,6 +194,8 @@ int run_container(const RunOptions& options, int report_fd) {
       for (const auto& spec : options.networks) lists.push_back(find_network_spec(spec, conf_dir));
     }
     for (const auto& spec : options.publish) ports.push_back(parse_publish(spec));
+    if (!options.user_mode_network().empty())
+      user_mode = UserModeNetwork::plan(options.user_mode_network(), options.user_mode_options(), ports);
     if (options.creates(Namespace::kUser))
       id_maps = plan_id_maps(options.id_map, options.setgroups_allow, ::geteuid(), ::getegid());
   } catch (const std::exception& error) {
@@ -208,7 +232,7 @@ int run_container(const RunOptions& options, int report_fd) {
     if (null >= 0) ::close(null);
   }
 
-  Launch launch(options, *dir, state);
+  Launch launch(options, *dir, state, std::move(user_mode));
   int status = kLauncherFailure;
   try {
     launch.start(std::move(lists), id_maps);
@@ -227,6 +251,7 @@ int run_container(const RunOptions& options, int report_fd) {
     report_failure(report_fd, error.what());
     status = kLauncherFailure;
   }
+  launch.stop_helper();
   for (const auto& failure : tear_down(state, *dir))
     std::fprintf(stderr, "nsnet run: teardown: %s\n", failure.c_str());
   return status;

@@ -1,8 +1,7 @@
 #include "run/run_options.hpp"
+#include "run/user_db.hpp"
 
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 
@@ -93,11 +92,7 @@ std::optional<Int> parse_int(std::string_view text) {
 
 std::uint32_t parse_id(std::string_view option, const std::string& text, bool is_group) {
   if (auto id = parse_int<std::uint32_t>(text)) return *id;
-  if (is_group) {
-    if (const group* gr = ::getgrnam(text.c_str())) return gr->gr_gid;
-  } else {
-    if (const passwd* pw = ::getpwnam(text.c_str())) return pw->pw_uid;
-  }
+  if (const auto id = is_group ? group_id(text) : user_id(text)) return *id;
   bad(std::string(option) + ": no such " + (is_group ? "group" : "user") + " '" + text + "'");
 }
 
@@ -240,18 +235,24 @@ void resolve_defaults(RunOptions& options, bool is_root) {
   if (wants_user_ns) options.ns(Namespace::kUser).create = true;
 
   for (const auto& network : options.networks) {
-    if ((network == "none" || network == "host") && options.networks.size() > 1)
-      bad("--network " + network + " cannot be combined with other networks");
+    const std::string_view mode = network.substr(0, network.find(':'));
+    const bool exclusive =
+        network == "none" || network == "host" || mode == "slirp4netns" || mode == "pasta";
+    if (exclusive && options.networks.size() > 1)
+      bad("--network " + std::string(mode) + " cannot be combined with other networks");
   }
   const bool host_network = !options.networks.empty() && options.networks.front() == "host";
   if (host_network && options.creates(Namespace::kNet))
     bad("--network host shares the caller's network namespace: it cannot be combined with --net");
   if (!options.networks.empty() && !host_network) options.ns(Namespace::kNet).create = true;
   if (options.networks.empty() && options.creates(Namespace::kNet))
-    options.networks.emplace_back(is_root ? "nsnet" : "none");
+    options.networks.emplace_back(is_root ? "nsnet" : "slirp4netns");
 
-  if (!options.publish.empty() && !options.attaches_networks())
-    bad("--publish needs a CNI network (not --network none or host)");
+  if (!options.publish.empty() && !options.attaches_networks() &&
+      options.user_mode_network().empty())
+    bad("--publish needs a network to publish on (not --network none or host)");
+  if (options.user_mode_network() == "pasta" && !options.creates(Namespace::kUser))
+    bad("--network pasta needs a user namespace (run it rootless, or add --user)");
   if (options.attaches_networks() && !is_root)
     bad("CNI networks need root; run as root or use --network none");
   if ((options.monotonic_offset || options.boottime_offset) && !options.creates(Namespace::kTime))
@@ -263,6 +264,18 @@ void resolve_defaults(RunOptions& options, bool is_root) {
     const char* shell = std::getenv("SHELL");
     options.command.emplace_back(shell != nullptr && *shell != '\0' ? shell : "/bin/sh");
   }
+}
+
+std::string_view RunOptions::user_mode_network() const {
+  if (!creates(Namespace::kNet) || networks.size() != 1) return {};
+  const std::string_view mode = std::string_view(networks.front()).substr(0, networks.front().find(':'));
+  return mode == "slirp4netns" || mode == "pasta" ? mode : std::string_view();
+}
+
+std::string_view RunOptions::user_mode_options() const {
+  if (user_mode_network().empty()) return {};
+  const auto colon = networks.front().find(':');
+  return colon == std::string::npos ? std::string_view() : std::string_view(networks.front()).substr(colon + 1);
 }
 
 std::string_view namespace_file_name(Namespace n) {
@@ -282,7 +295,8 @@ std::string_view run_usage() {
 Runs COMMAND (default: $SHELL) in new namespaces with networking, and tears everything down when
 it ends. Without a namespace option: a full set like `unshare -mipfnuUr --mount-proc`
 (mount, uts, ipc, net, pid with a fresh /proc, cgroup; user with root mapped when not root), on
-the default network ("nsnet": bridge nsnet0, 10.88.0.0/16, masquerade) as root.
+the default network ("nsnet": bridge nsnet0, 10.88.0.0/16, masquerade) as root, or through
+slirp4netns (10.0.2.100, gateway 10.0.2.2, DNS 10.0.2.3) when not root.
 
 Namespaces (as unshare(1); FILE keeps the namespace bind-mounted there while it runs):
   -m, --mount[=FILE]        -u, --uts[=FILE]       -i, --ipc[=FILE]      -n, --net[=FILE]
@@ -304,9 +318,16 @@ Ids (imply --user):
       --setgroups allow|deny
 
 Networking:
-      --network MODE        none | host | NAME (a network in the CNI config dir) | FILE.conflist;
-                            repeat to attach several (eth0, eth1, ...)
-      --publish [HOSTIP:]HOSTPORT:CTRPORT[/PROTO]   publish a port (portMappings capability)
+      --network MODE        none | host | slirp4netns[:OPTS] | pasta[:OPTS] |
+                            NAME (a network in the CNI config dir) | FILE.conflist;
+                            repeat to attach several CNI networks (eth0, eth1, ...)
+        slirp4netns OPTS:   mtu=N (65520), cidr=A/N (10.0.2.0/24), allow_host_loopback=BOOL,
+                            enable_ipv6=BOOL, outbound_addr=IP|IF, outbound_addr6=IP|IF,
+                            enable_sandbox=BOOL, enable_seccomp=BOOL (both true),
+                            port_handler=slirp4netns
+        pasta OPTS:         mtu=N, map_gw=BOOL, dns_forward=IP (169.254.1.1), -FLAG[=VALUE]
+      --publish [HOSTIP:]HOSTPORT:CTRPORT[/PROTO]   publish a port (CNI portMappings capability,
+                            slirp4netns's API socket, or pasta -t/-u)
       --dns IP              nameserver for the container's /etc/resolv.conf (repeatable)
       --cni-path DIR        where plugins are (then $CNI_PATH, /opt/cni/bin, nsnet's own)
   Config dir: $NETCONFPATH, default /etc/cni/net.d.

@@ -55,7 +55,7 @@ struct RunOptions {
   std::optional<std::int64_t> monotonic_offset;  // seconds
   std::optional<std::int64_t> boottime_offset;
   std::string hostname;
-  std::vector<std::string> networks;  // --network: none | host | NAME | FILE
+  std::vector<std::string> networks;  // --network: none | host | slirp4netns[:OPTS] | pasta[:OPTS] | NAME | FILE
   std::vector<std::string> publish;   // --publish [HOSTIP:]HOSTPORT:CTRPORT[/PROTO]
   std::vector<std::string> dns;
   std::vector<std::string> cni_path;
@@ -73,8 +73,13 @@ struct RunOptions {
   [[nodiscard]] bool creates(Namespace n) const { return ns(n).create; }
   // A new network namespace that CNI networks are attached to.
   [[nodiscard]] bool attaches_networks() const {
-    return creates(Namespace::kNet) && !networks.empty() && networks.front() != "none";
+    return creates(Namespace::kNet) && !networks.empty() && networks.front() != "none" &&
+           user_mode_network().empty();
   }
+  // "slirp4netns" or "pasta" when the network is user-mode (its options in
+  // user_mode_options()), else empty.
+  [[nodiscard]] std::string_view user_mode_network() const;
+  [[nodiscard]] std::string_view user_mode_options() const;
 };
 
 // Parses argv (argv[0] = "run"). Throws std::invalid_argument with a one-line message for a bad
@@ -84,9 +89,9 @@ struct RunOptions {
 // The rules that depend on the caller: without a namespace flag, the full set of
 // `unshare -mipfnuUr --mount-proc` (user and root mapping only when not root); implied namespaces
 // (--mount-proc → mount, --hostname → uts, --map-* → user, a network → net); the default network ("nsnet" as root,
-// none otherwise); the command ($SHELL or /bin/sh). Throws std::invalid_argument for combinations
-// that cannot work (--network host with --net, --publish without a CNI network, time offsets
-// without --time, CNI networks without root).
+// slirp4netns otherwise); the command ($SHELL or /bin/sh). Throws std::invalid_argument for combinations
+// that cannot work (--network host with --net, --publish without a network to publish on, time
+// offsets without --time, CNI networks without root, pasta without a user namespace).
 void resolve_defaults(RunOptions& options, bool is_root);
 
 // The usage text of `nsnet run --help`.

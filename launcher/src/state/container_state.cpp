@@ -26,7 +26,7 @@ json ContainerState::to_json() const {
   for (const auto& n : networks)
     nets.push_back({{"network", n.network}, {"ifname", n.ifname}, {"conflist", n.conflist},
                     {"result", n.result}});
-  return {{"id", id},
+  json j = {{"id", id},
           {"supervisorPid", supervisor_pid},
           {"pid", pid},
           {"netns", netns},
@@ -39,6 +39,12 @@ json ContainerState::to_json() const {
           {"persisted", persisted},
           {"createdFiles", created_files},
           {"detached", detached}};
+  if (helper)
+    j["helper"] = {{"program", helper->program},
+                   {"pid", helper->pid},
+                   {"startTime", helper->start_time},
+                   {"apiSocket", helper->api_socket}};
+  return j;
 }
 
 ContainerState ContainerState::from_json(const json& j) {
@@ -60,6 +66,11 @@ ContainerState ContainerState::from_json(const json& j) {
   s.persisted = j.value("persisted", std::vector<std::string>{});
   s.created_files = j.value("createdFiles", std::vector<std::string>{});
   s.detached = j.value("detached", false);
+  if (const auto h = j.find("helper"); h != j.end() && h->is_object())
+    s.helper = HelperState{.program = h->value("program", ""),
+                           .pid = h->value("pid", 0),
+                           .start_time = h->value("startTime", std::uint64_t{0}),
+                           .api_socket = h->value("apiSocket", "")};
   return s;
 }
 

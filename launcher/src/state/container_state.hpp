@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -26,6 +27,15 @@ struct AttachmentState {
   nlohmann::json result;  // null until ADD succeeded
 };
 
+// The user-mode network helper (slirp4netns or pasta) of a container. Identified by pid and
+// start time, so gc never signals a process that merely reuses the pid.
+struct HelperState {
+  std::string program;  // "slirp4netns" | "pasta"
+  pid_t pid = 0;
+  std::uint64_t start_time = 0;
+  std::string api_socket;  // slirp4netns's; empty for pasta
+};
+
 struct ContainerState {
   std::string id;
   pid_t supervisor_pid = 0;
@@ -37,6 +47,7 @@ struct ContainerState {
   std::vector<std::string> cni_path;
   nlohmann::json port_mappings = nlohmann::json::array();
   std::vector<AttachmentState> networks;
+  std::optional<HelperState> helper;
   std::vector<std::string> persisted;      // namespace files nsnet bind-mounted
   std::vector<std::string> created_files;  // those of them nsnet created (removed at the end)
   bool detached = false;

@@ -3,10 +3,12 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 
 #include <netcore/base/error.hpp>
 #include <netcore/cni/runtime.hpp>
+#include <netcore/proc/daemon.hpp>
 
 #include "cni_setup.hpp"
 
@@ -20,6 +22,10 @@ void unpersist_namespace(const std::string& path) noexcept {
 
 std::vector<std::string> tear_down(const ContainerState& state, const StateDir& dir) {
   std::vector<std::string> failures;
+  // The helper first: nothing may forward into the container while it goes away.
+  if (state.helper)
+    netcore::proc::stop_process({state.helper->pid, state.helper->start_time},
+                                std::chrono::milliseconds(1000));
   // The saved path is already complete (run resolved it): resolving it again would append
   // $CNI_PATH and the default dirs a second time.
   const cni::Runtime runtime(

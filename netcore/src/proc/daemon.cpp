@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -81,6 +81,22 @@ struct daemon_setup : bp::extend::handler {
 };
 
 }  // namespace
+
+std::optional<std::filesystem::path> find_program(const std::string& name) {
+  if (name.find('/') != std::string::npos)
+    return ::access(name.c_str(), X_OK) == 0 ? std::optional<std::filesystem::path>(name) : std::nullopt;
+  const char* env = std::getenv("PATH");
+  std::string_view path = env != nullptr ? env : "/usr/sbin:/usr/bin:/sbin:/bin";
+  while (!path.empty()) {
+    const auto colon = path.find(':');
+    const std::string dir(path.substr(0, colon));
+    path = colon == std::string_view::npos ? std::string_view() : path.substr(colon + 1);
+    if (dir.empty()) continue;
+    const std::filesystem::path candidate = std::filesystem::path(dir) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return std::nullopt;
+}
 
 std::optional<std::uint64_t> process_start_time(pid_t pid) {
   const auto stat = find_file_content("/proc/" + std::to_string(pid) + "/stat");

@@ -1,5 +1,6 @@
 #include "netcore/usernet/tap_setup.hpp"
 
+#include "netcore/base/error.hpp"
 #include "netcore/net/address.hpp"
 #include "netcore/net/link.hpp"
 #include "netcore/net/route.hpp"
@@ -10,11 +11,14 @@ namespace netcore::usernet {
 void configure_tap(const net::Netlink& nl, const TapSetup& setup) {
   const auto tap = net::get_link(nl, setup.name);
   const std::string conf = "net/ipv6/conf/" + setup.name + "/";
-  if (setup.ipv6) {
-    (void)net::write_sysctl_if_exists(conf + "accept_dad", "0");
-    (void)net::write_sysctl_if_exists(conf + "accept_ra", "2");
-  } else {
-    (void)net::write_sysctl_if_exists(conf + "disable_ipv6", "1");
+  try {
+    if (setup.ipv6) {
+      (void)net::write_sysctl_if_exists(conf + "accept_dad", "0");
+    } else {
+      (void)net::write_sysctl_if_exists(conf + "disable_ipv6", "1");
+    }
+  } catch (const Error&) {
+    // A /proc/sys that is not this namespace's or not writable: IPv6 then just starts slower.
   }
   net::set_mtu(nl, tap.index, setup.mtu);
   net::add_address(nl, tap.index, setup.address);

@@ -32,6 +32,10 @@ struct DaemonRequest {
   bool new_session = false;
 };
 
+// The executable `name` in $PATH (or in /usr/sbin:/usr/bin:/sbin:/bin when PATH is unset);
+// nullopt when there is none.
+[[nodiscard]] std::optional<std::filesystem::path> find_program(const std::string& name);
+
 // Identifies one process across pid reuse: its pid and its start time (clock ticks since boot,
 // field 22 of /proc/PID/stat).
 struct ProcessId {

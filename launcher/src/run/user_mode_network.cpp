@@ -1,0 +1,152 @@
+#include "run/user_mode_network.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <stdexcept>
+
+#include <netcore/base/error.hpp>
+#include <netcore/usernet/slirp_api.hpp>
+
+namespace nsnet {
+
+namespace fs = std::filesystem;
+namespace usernet = netcore::usernet;
+
+namespace {
+
+// slirp4netns was measured ready in 21-57 ms and pasta in 80-680 ms: a second is a hang.
+constexpr std::chrono::milliseconds kReadyTimeout(5000);
+
+std::string string_field(const nlohmann::json& j, const char* key) {
+  return j.contains(key) ? j[key].get<std::string>() : std::string();
+}
+
+struct Pipe {
+  netcore::UniqueFd read, write;
+};
+
+Pipe make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) netcore::throw_errno("pipe");
+  return {netcore::UniqueFd(fds[0]), netcore::UniqueFd(fds[1])};
+}
+
+}  // namespace
+
+UserModeNetwork UserModeNetwork::plan(std::string_view mode, std::string_view options,
+                                      const std::vector<nlohmann::json>& ports) {
+  UserModeNetwork network;
+  network.mode_ = mode;
+  if (mode == "slirp4netns") {
+    network.slirp_ = usernet::parse_slirp_options(options);
+  } else {
+    network.pasta_ = usernet::parse_pasta_options(options);
+  }
+  for (const auto& port : ports) {
+    const std::string proto = port.at("protocol").get<std::string>();
+    const std::string host_ip = string_field(port, "hostIP");
+    if (proto != "tcp" && proto != "udp")
+      throw std::invalid_argument("--publish: " + std::string(mode) + " forwards tcp and udp, not " + proto);
+    if (mode == "slirp4netns" && host_ip.find(':') != std::string::npos)
+      throw std::invalid_argument("--publish: slirp4netns cannot forward IPv6 (" + host_ip + ")");
+    network.forwards_.push_back({.proto = proto,
+                                 .host_addr = host_ip.empty() ? "0.0.0.0" : host_ip,
+                                 .host_port = port.at("hostPort").get<std::uint16_t>(),
+                                 .guest_addr = {},
+                                 .guest_port = port.at("containerPort").get<std::uint16_t>()});
+  }
+  const auto program = netcore::proc::find_program(std::string(mode));
+  if (!program)
+    throw std::runtime_error(std::string(mode) + " is not installed (Debian package " +
+                             (mode == "pasta" ? "passt" : "slirp4netns") +
+                             "); or choose --network none");
+  network.program_ = *program;
+  return network;
+}
+
+netcore::cni::Result UserModeNetwork::result() const {
+  netcore::cni::Result result;
+  if (mode_ == "slirp4netns") {
+    const auto addresses = usernet::slirp_addresses(slirp_);
+    result.interfaces = {{.name = "tap0"}};
+    result.ips = {{.address = addresses.container, .gateway = addresses.gateway, .interface = 0}};
+    if (!slirp_.disable_dns) result.dns.nameservers = {addresses.dns.to_string()};
+  } else if (!pasta_.dns_forward.empty()) {
+    result.dns.nameservers = {pasta_.dns_forward};
+  }
+  return result;
+}
+
+std::optional<usernet::TapSetup> UserModeNetwork::tap_setup() const {
+  if (mode_ != "slirp4netns") return std::nullopt;
+  const auto addresses = usernet::slirp_addresses(slirp_);
+  return usernet::TapSetup{.name = "tap0",
+                           .address = addresses.container,
+                           .gateway = addresses.gateway,
+                           .mtu = slirp_.mtu,
+                           .ipv6 = slirp_.enable_ipv6};
+}
+
+void UserModeNetwork::start(pid_t pid, bool join_userns, const fs::path& state_dir) {
+  Pipe ready = make_pipe();
+  netcore::proc::DaemonRequest request{.program = program_,
+                                       .args = {},
+                                       .inherit_fds = {ready.write.get()},
+                                       .log = state_dir / (mode_ + ".log")};
+  const std::string ns = "/proc/" + std::to_string(pid) + "/ns/";
+  if (mode_ == "slirp4netns") {
+    Pipe exit = make_pipe();
+    api_socket_ = state_dir / "slirp.sock";
+    request.inherit_fds.push_back(exit.read.get());
+    // By pid, slirp4netns joins the process's user namespace too; by path only the netns.
+    const usernet::SlirpTarget target = join_userns ? usernet::SlirpTarget{.pid = pid}
+                                                    : usernet::SlirpTarget{.netns_path = ns + "net"};
+    request.args = usernet::slirp_arguments(slirp_, target, "tap0", ready.write.get(),
+                                            exit.read.get(), api_socket_.string());
+    daemon_.emplace(netcore::proc::Daemon::spawn(request));
+    exit_hold_ = std::move(exit.write);
+  } else {
+    std::vector<usernet::PastaPort> ports;
+    for (const auto& f : forwards_)
+      ports.push_back({.proto = f.proto,
+                       .host_addr = f.host_addr == "0.0.0.0" ? "" : f.host_addr,
+                       .host_port = f.host_port,
+                       .container_port = f.guest_port});
+    // pasta has no ready fd, but writes its pid once the namespace is configured: a pipe as
+    // its pid file is the handshake.
+    request.args = usernet::pasta_arguments(
+        pasta_, join_userns ? ns + "user" : "", ns + "net",
+        "/proc/self/fd/" + std::to_string(ready.write.get()), ports);
+    daemon_.emplace(netcore::proc::Daemon::spawn(request));
+  }
+  ready_ = std::move(ready.read);
+}
+
+HelperState UserModeNetwork::helper_state() const {
+  return {.program = mode_,
+          .pid = daemon_ ? daemon_->pid() : 0,
+          .start_time = daemon_ ? daemon_->id().start_time : 0,
+          .api_socket = api_socket_.string()};
+}
+
+void UserModeNetwork::wait_ready() {
+  try {
+    (void)daemon_->wait_readable(ready_.get(), kReadyTimeout);
+    ready_.reset();
+    if (mode_ == "slirp4netns") {
+      const usernet::SlirpApi api(api_socket_);
+      for (const auto& forward : forwards_) (void)api.add_hostfwd(forward);
+    }
+  } catch (const netcore::Error& error) {
+    throw std::runtime_error(error.what());
+  }
+}
+
+void UserModeNetwork::stop() noexcept {
+  exit_hold_.reset();
+  if (daemon_) daemon_->stop(std::chrono::milliseconds(1000));
+}
+
+}  // namespace nsnet
