@@ -22,12 +22,15 @@ NSNET_TEST_PACKAGES=(
   iptables                      # the reference portmap and firewall (1.1.1) rule with iptables
   iperf3                        # bandwidth: measured rates against configured ones
   uidmap                        # newuidmap/newgidmap: nsnet run's rootless id-range tests
+  slirp4netns passt             # rootless networking: nsnet run --network slirp4netns|pasta
+  socat                         # servers behind published ports in the rootless tests
 )
 NSNET_RUN_PACKAGES=(
   iproute2 util-linux
   libnftables1                  # dlopen()ed for masquerade, portmap and firewall
   uidmap                        # newuidmap/newgidmap: nsnet run --map-auto, --map-users
   libssl3                       # nsnet net: cnitool's container ID is a SHA-512
+  slirp4netns                   # rootless networking, the default when not root (passt: pasta)
 )
 NSNET_DEMO_PACKAGES=(socat)     # the demo's echo server on the host side
 

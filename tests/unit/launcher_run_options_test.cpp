@@ -114,12 +114,26 @@ TEST(RunOptions, DefaultSetAsRoot) {
   EXPECT_FALSE(o.command.empty());
 }
 
-TEST(RunOptions, DefaultSetRootlessMapsRootAndHasNoNetwork) {
+TEST(RunOptions, DefaultSetRootlessMapsRootAndUsesSlirp4netns) {
   const auto o = resolved({}, /*is_root=*/false);
   EXPECT_TRUE(o.creates(Namespace::kUser));
   EXPECT_EQ(o.id_map.inner_uid, 0u);
   EXPECT_EQ(o.id_map.inner_gid, 0u);
-  EXPECT_THAT(o.networks, ElementsAre("none"));
+  EXPECT_THAT(o.networks, ElementsAre("slirp4netns"));
+  EXPECT_EQ(o.user_mode_network(), "slirp4netns");
+  EXPECT_FALSE(o.attaches_networks());
+}
+
+TEST(RunOptions, UserModeNetworksCarryTheirOptionsAndStandAlone) {
+  const auto o = resolved({"--network", "slirp4netns:mtu=1500,cidr=10.5.0.0/24", "--publish",
+                           "8080:80", "true"}, false);
+  EXPECT_EQ(o.user_mode_network(), "slirp4netns");
+  EXPECT_EQ(o.user_mode_options(), "mtu=1500,cidr=10.5.0.0/24");
+  EXPECT_TRUE(o.creates(Namespace::kNet));
+  EXPECT_EQ(resolved({"--network", "pasta", "true"}, false).user_mode_network(), "pasta");
+  EXPECT_THAT(error_of({"--network", "slirp4netns", "--network", "nsnet"}),
+              HasSubstr("cannot be combined"));
+  EXPECT_THAT(error_of({"-n", "--network", "pasta", "true"}), HasSubstr("user namespace"));
 }
 
 TEST(RunOptions, ExplicitFlagsReplaceTheDefaultSet) {

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -70,6 +71,12 @@ bool persist_namespace(const fs::path& ns, const std::string& path) {
   return created;
 }
 
+// Whether `outer` (the caller's id) is 0 in the user namespace.
+bool maps_to_root(const std::vector<IdRange>& ranges, std::uint32_t outer) {
+  return std::any_of(ranges.begin(), ranges.end(),
+                     [&](const IdRange& r) { return r.inner == 0 && r.outer == outer && r.count > 0; });
+}
+
 // Everything between "the id is ours" and "the command runs"; on failure the caller tears down
 // what `state` records.
 class Launch {
@@ -102,7 +109,9 @@ class Launch {
 
     if (user_mode_) {
       // Started now so that its start-up overlaps everything below and the child's own setup.
-      user_mode_->start(process_->pid(), options_.creates(Namespace::kUser), dir_.path());
+      user_mode_->start(process_->pid(), options_.creates(Namespace::kUser),
+                        maps_to_root(id_maps.uids, ::geteuid()) && maps_to_root(id_maps.gids, ::getegid()),
+                        dir_.path());
       state_.helper = user_mode_->helper_state();
       dir_.save(state_);
     }

@@ -41,6 +41,7 @@ UserModeNetwork UserModeNetwork::plan(std::string_view mode, std::string_view op
   network.mode_ = mode;
   if (mode == "slirp4netns") {
     network.slirp_ = usernet::parse_slirp_options(options);
+    network.sandbox_requested_ = options.find("enable_sandbox") != std::string_view::npos;
   } else {
     network.pasta_ = usernet::parse_pasta_options(options);
   }
@@ -89,7 +90,17 @@ std::optional<usernet::TapSetup> UserModeNetwork::tap_setup() const {
                            .ipv6 = slirp_.enable_ipv6};
 }
 
-void UserModeNetwork::start(pid_t pid, bool join_userns, const fs::path& state_dir) {
+void UserModeNetwork::start(pid_t pid, bool join_userns, bool userns_maps_root,
+                            const fs::path& state_dir) {
+  // slirp4netns's sandbox becomes root in the joined user namespace, which only works when the
+  // caller is root there (not with --map-current-user or --map-auto alone).
+  if (mode_ == "slirp4netns" && join_userns && !userns_maps_root && slirp_.enable_sandbox) {
+    if (sandbox_requested_)
+      throw std::runtime_error(
+          "slirp4netns: enable_sandbox needs you mapped to uid and gid 0 in the user namespace "
+          "(--map-root-user)");
+    slirp_.enable_sandbox = false;
+  }
   Pipe ready = make_pipe();
   netcore::proc::DaemonRequest request{.program = program_,
                                        .args = {},

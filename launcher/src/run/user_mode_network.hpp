@@ -44,9 +44,11 @@ class UserModeNetwork final {
   // The tap configuration the child applies; nullopt when the helper configures (pasta).
   [[nodiscard]] std::optional<netcore::usernet::TapSetup> tap_setup() const;
 
-  // Starts the helper for the namespaces of `pid` (its user namespace too when `join_userns`);
-  // returns at once. Its log and API socket go into `state_dir`.
-  void start(pid_t pid, bool join_userns, const std::filesystem::path& state_dir);
+  // Starts the helper for the namespaces of `pid` (its user namespace too when `join_userns`;
+  // `userns_maps_root`: the caller is uid and gid 0 in it); returns at once. Its log and API socket go
+  // into `state_dir`. Throws std::runtime_error.
+  void start(pid_t pid, bool join_userns, bool userns_maps_root,
+             const std::filesystem::path& state_dir);
   // The helper as the state file records it.
   [[nodiscard]] HelperState helper_state() const;
   // Waits until the helper is ready, then publishes the ports. Throws std::runtime_error with
@@ -59,6 +61,7 @@ class UserModeNetwork final {
   std::string mode_;
   std::filesystem::path program_;
   netcore::usernet::SlirpOptions slirp_;
+  bool sandbox_requested_ = false;  // enable_sandbox given explicitly
   netcore::usernet::PastaOptions pasta_;
   std::vector<netcore::usernet::HostForward> forwards_;
   std::filesystem::path api_socket_;

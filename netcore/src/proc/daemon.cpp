@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -160,10 +161,20 @@ Daemon::~Daemon() {
 std::string Daemon::failure(const std::string& what) const {
   std::string message = name_ + " " + what;
   if (!log_.empty()) {
-    std::string text = find_file_content(log_).value_or("");
-    while (!text.empty() && text.back() == '\n') text.pop_back();
-    const auto line = text.substr(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
-    if (!line.empty()) message += ": " + line;
+    // The line that says what went wrong, else the last one.
+    std::istringstream lines(find_file_content(log_).value_or(""));
+    std::string line, last, reason;
+    while (std::getline(lines, line)) {
+      if (line.empty()) continue;
+      last = line;
+      std::string lower = line;
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (reason.empty() && (lower.find("fail") != std::string::npos ||
+                             lower.find("error") != std::string::npos ||
+                             lower.find("cannot") != std::string::npos))
+        reason = line;
+    }
+    if (!(reason.empty() ? last : reason).empty()) message += ": " + (reason.empty() ? last : reason);
   }
   return message;
 }
