@@ -2,7 +2,8 @@
 # The main job: installs what is missing, builds nsnet (release preset), and shows `nsnet run`:
 # a command in a full set of new namespaces (mount, uts, ipc, net, pid with a fresh /proc,
 # cgroup) on the default network (bridge nsnet0, 10.88.0.0/16, masquerade), showing its
-# interfaces and a TCP round trip to a server on the host side; then --detach, ps, exec, stop.
+# interfaces and a TCP round trip to a server on the host side; then --detach, ps, exec, stop;
+# then the rootless path: an unprivileged user's container, root inside, on slirp4netns.
 # Needs root. Everything happens in a sandbox: a private network namespace as the "host" and
 # private /run and /var/lib/cni, so the machine is left as it was.
 set -euo pipefail
@@ -48,6 +49,24 @@ log "nsnet run --detach --name web --publish 8080:80 -- sleep 60; nsnet ps; nsne
 "$nsnet" ps
 "$nsnet" exec web -- sh -c 'echo "exec inside web: hostname $(hostname), pid $$, eth0 $(ip -brief -4 address show eth0 | awk "{print \$3}")"'
 "$nsnet" stop web
+
+log "rootless: as user nobody, nsnet run --network slirp4netns:allow_host_loopback=true -- bash -c '...'"
+# /dev/net/tun is 0666 on a normal system; where it is not, the user gets a 0666 node of its own,
+# bound in this sandbox's mount namespace only.
+if ! setpriv --reuid 65534 --regid 65534 --clear-groups test -w /dev/net/tun; then
+  mknod /run/tun c 10 200 && chmod 0666 /run/tun && mount --bind /run/tun /dev/net/tun
+fi
+install -d -o 65534 -g 65534 -m 0700 /run/user-nobody
+setpriv --reuid 65534 --regid 65534 --clear-groups \
+  env XDG_RUNTIME_DIR=/run/user-nobody HOME=/run/user-nobody \
+  "$nsnet" run --network slirp4netns:allow_host_loopback=true -- bash -c '
+  echo "outside: user nobody (uid 65534); inside: uid $(id -u), uid_map \"$(tr -s " " </proc/self/uid_map)\""
+  ip -brief address show tap0
+  exec 3<>/dev/tcp/10.0.2.2/7777
+  echo "ping from the rootless container" >&3
+  read -r reply <&3
+  echo "TCP round trip through slirp4netns to the host side (10.0.2.2 -> 127.0.0.1:7777): \"$reply\""'
+echo "(exit status $?; slirp4netns processes left: $(pgrep -c -x slirp4netns || true))"
 
 log "after teardown: host links, IPAM reservations, result cache, nsnet state"
 ip -brief link
