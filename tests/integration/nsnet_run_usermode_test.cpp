@@ -58,6 +58,15 @@ class NsnetUserModeTest : public NsnetRootlessTest {
 
 constexpr std::uint16_t kHostPort = 18180;
 
+// Whether `helper` is gone within a few seconds. nsnet SIGKILLs it and does not wait for the
+// kernel to finish the exit (the tap's unregistration takes an RCU grace period).
+bool ends_soon(const netcore::proc::ProcessId& helper) {
+  const auto deadline = std::chrono::steady_clock::now() + scaled(5s);
+  while (netcore::proc::process_alive(helper) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  return !netcore::proc::process_alive(helper);
+}
+
 TEST_F(NsnetUserModeTest, SlirpIsTheDefaultAndConfiguresTheTap) {
   const auto r = nsnet_as_user(
       {"run", "--", "sh", "-c", "id -u; ip -4 -o addr show tap0; ip route; cat /etc/resolv.conf; "
@@ -129,7 +138,7 @@ TEST_F(NsnetUserModeTest, NoHelperOutlivesStop) {
   EXPECT_EQ(helper.at("program"), "slirp4netns");
   EXPECT_TRUE(netcore::proc::process_alive(pid));
   EXPECT_EQ(nsnet_as_user({"stop", "-t", "2", id}).status, 0);
-  EXPECT_FALSE(netcore::proc::process_alive(pid));
+  EXPECT_TRUE(ends_soon(pid));
   EXPECT_FALSE(std::filesystem::exists(temp_dir() / "runtime" / "nsnet" / id));
 }
 
@@ -141,10 +150,7 @@ TEST_F(NsnetUserModeTest, SigkilledNsnetTakesItsHelperAlong) {
                                         state.at("helper").at("startTime").get<std::uint64_t>()};
   ASSERT_EQ(::kill(state.at("supervisorPid").get<pid_t>(), SIGKILL), 0);
   // The exit fd's other end was only open in nsnet: the helper ends by itself.
-  const auto deadline = std::chrono::steady_clock::now() + scaled(5s);
-  while (netcore::proc::process_alive(helper) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(10ms);
-  EXPECT_FALSE(netcore::proc::process_alive(helper));
+  EXPECT_TRUE(ends_soon(helper));
   EXPECT_EQ(nsnet_as_user({"gc"}).status, 0);
   EXPECT_FALSE(std::filesystem::exists(temp_dir() / "runtime" / "nsnet" / id));
 }
@@ -184,7 +190,7 @@ TEST_F(NsnetPastaTest, PastaPublishesAndStops) {
                                      helper.at("startTime").get<std::uint64_t>()};
   EXPECT_EQ(read_published(kHostPort + 1), "pasta\n");
   EXPECT_EQ(nsnet_as_user({"stop", "-t", "2", id}).status, 0);
-  EXPECT_FALSE(netcore::proc::process_alive(pid));
+  EXPECT_TRUE(ends_soon(pid));
 }
 
 }  // namespace usermode_test

@@ -142,9 +142,12 @@ class Launch {
   void abandon() noexcept {
     if (process_) process_->abandon();
   }
-  // Stops the user-mode network helper, if any (tear_down would too, by its recorded pid).
+  // Ends the user-mode network helper, if any; tear_down then need not (it would wait for the
+  // exit to complete).
   void stop_helper() noexcept {
-    if (user_mode_) user_mode_->stop();
+    if (!user_mode_) return;
+    user_mode_->stop();
+    state_.helper.reset();
   }
 
  private:

@@ -148,7 +148,7 @@ void UserModeNetwork::wait_ready() {
     ready_.reset();
     if (mode_ == "slirp4netns") {
       const usernet::SlirpApi api(api_socket_);
-      for (const auto& forward : forwards_) (void)api.add_hostfwd(forward);
+      for (const auto& forward : forwards_) forward_ids_.push_back(api.add_hostfwd(forward));
     }
   } catch (const netcore::Error& error) {
     throw std::runtime_error(error.what());
@@ -156,8 +156,18 @@ void UserModeNetwork::wait_ready() {
 }
 
 void UserModeNetwork::stop() noexcept {
+  // Removed first, so the host ports are free when nsnet returns, not only once the kernel has
+  // finished the helper's exit.
+  for (const int id : forward_ids_) {
+    try {
+      usernet::SlirpApi(api_socket_).remove_hostfwd(id);
+    } catch (const std::exception&) {
+      // The helper is gone already: so are its ports.
+    }
+  }
+  forward_ids_.clear();
   exit_hold_.reset();
-  if (daemon_) daemon_->stop(std::chrono::milliseconds(1000));
+  if (daemon_) daemon_->kill();
 }
 
 }  // namespace nsnet

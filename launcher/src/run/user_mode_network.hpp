@@ -54,7 +54,8 @@ class UserModeNetwork final {
   // Waits until the helper is ready, then publishes the ports. Throws std::runtime_error with
   // the helper's reason.
   void wait_ready();
-  // Stops the helper (idempotent).
+  // Ends the helper (idempotent): SIGKILL, not waiting for the kernel to finish its exit (see
+  // Daemon::kill), because nsnet exits right after.
   void stop() noexcept;
 
  private:
@@ -64,6 +65,7 @@ class UserModeNetwork final {
   bool sandbox_requested_ = false;  // enable_sandbox given explicitly
   netcore::usernet::PastaOptions pasta_;
   std::vector<netcore::usernet::HostForward> forwards_;
+  std::vector<int> forward_ids_;  // as slirp4netns numbered them
   std::filesystem::path api_socket_;
   std::optional<netcore::proc::Daemon> daemon_;
   netcore::UniqueFd ready_;      // read end: the helper reports readiness here

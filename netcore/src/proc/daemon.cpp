@@ -217,6 +217,12 @@ void Daemon::stop(milliseconds grace) {
   pidfd_.reset();
 }
 
+void Daemon::kill() noexcept {
+  if (!pidfd_) return;
+  pidfd_send_signal(pidfd_.get(), SIGKILL);
+  pidfd_.reset();
+}
+
 ProcessId Daemon::release() noexcept {
   pidfd_.reset();
   return id_;

@@ -75,6 +75,11 @@ class Daemon final {
   [[nodiscard]] bool exited();
   // SIGTERM, SIGKILL after `grace`, reap. Idempotent.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(1000));
+  // SIGKILL, without waiting for the exit to complete: when the daemon holds a tap device, the
+  // kernel unregisters it in the exit path, which waits an RCU grace period (~17 ms here). The
+  // process can never run again; it is reaped by whoever reaps this process's orphans (or by
+  // exited()). For an owner that is about to exit itself.
+  void kill() noexcept;
   // Forgets the daemon, which keeps running (a CNI plugin hands it over to its state file).
   ProcessId release() noexcept;
 
