@@ -137,6 +137,8 @@ TEST_F(NsnetUserModeTest, NoHelperOutlivesStop) {
                                      helper.at("startTime").get<std::uint64_t>()};
   EXPECT_EQ(helper.at("program"), "slirp4netns");
   EXPECT_TRUE(netcore::proc::process_alive(pid));
+  const auto ps = nsnet_as_user({"ps"});
+  EXPECT_NE(ps.out.find("slirp4netns:tap0=10.0.2.100/24"), std::string::npos) << ps.out;
   EXPECT_EQ(nsnet_as_user({"stop", "-t", "2", id}).status, 0);
   EXPECT_TRUE(ends_soon(pid));
   EXPECT_FALSE(std::filesystem::exists(temp_dir() / "runtime" / "nsnet" / id));

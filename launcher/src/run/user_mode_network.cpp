@@ -139,7 +139,9 @@ HelperState UserModeNetwork::helper_state() const {
   return {.program = mode_,
           .pid = daemon_ ? daemon_->pid() : 0,
           .start_time = daemon_ ? daemon_->id().start_time : 0,
-          .api_socket = api_socket_.string()};
+          .api_socket = api_socket_.string(),
+          .address = mode_ == "slirp4netns" ? usernet::slirp_addresses(slirp_).container.to_string()
+                                            : std::string()};
 }
 
 void UserModeNetwork::wait_ready() {

@@ -43,7 +43,8 @@ json ContainerState::to_json() const {
     j["helper"] = {{"program", helper->program},
                    {"pid", helper->pid},
                    {"startTime", helper->start_time},
-                   {"apiSocket", helper->api_socket}};
+                   {"apiSocket", helper->api_socket},
+                   {"address", helper->address}};
   return j;
 }
 
@@ -70,7 +71,8 @@ ContainerState ContainerState::from_json(const json& j) {
     s.helper = HelperState{.program = h->value("program", ""),
                            .pid = h->value("pid", 0),
                            .start_time = h->value("startTime", std::uint64_t{0}),
-                           .api_socket = h->value("apiSocket", "")};
+                           .api_socket = h->value("apiSocket", ""),
+                           .address = h->value("address", "")};
   return s;
 }
 

@@ -34,6 +34,7 @@ struct HelperState {
   pid_t pid = 0;
   std::uint64_t start_time = 0;
   std::string api_socket;  // slirp4netns's; empty for pasta
+  std::string address;     // the container's, "10.0.2.100/24"; empty for pasta (the host's)
 };
 
 struct ContainerState {

@@ -23,6 +23,9 @@ std::string addresses_of(const ContainerState& state) {
         ips += (ips.empty() ? "" : ",") + ip.value("address", "");
     text += (text.empty() ? "" : " ") + n.network + ":" + n.ifname + (ips.empty() ? "" : "=" + ips);
   }
+  if (state.helper)
+    text = state.helper->program +
+           (state.helper->address.empty() ? "" : ":tap0=" + state.helper->address);
   return text.empty() ? "-" : text;
 }
 
