@@ -144,6 +144,19 @@ TEST_F(NsnetUserModeTest, NoHelperOutlivesStop) {
   EXPECT_FALSE(std::filesystem::exists(temp_dir() / "runtime" / "nsnet" / id));
 }
 
+TEST_F(NsnetUserModeTest, NoHelperOutlivesAForegroundRun) {
+  // The state directory is visible inside (the mount namespace starts as a copy): the command
+  // reports its own helper.
+  const auto r = nsnet_as_user({"run", "--", "sh", "-c", "cat \"$XDG_RUNTIME_DIR\"/nsnet/*/state.json"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto helper = nlohmann::json::parse(r.out).at("helper");
+  const netcore::proc::ProcessId pid{helper.at("pid").get<pid_t>(),
+                                     helper.at("startTime").get<std::uint64_t>()};
+  EXPECT_GT(pid.pid, 0);
+  EXPECT_TRUE(ends_soon(pid));
+  EXPECT_TRUE(std::filesystem::is_empty(temp_dir() / "runtime" / "nsnet"));
+}
+
 TEST_F(NsnetUserModeTest, SigkilledNsnetTakesItsHelperAlong) {
   const std::string id = unique_name("kl");
   ASSERT_EQ(nsnet_as_user({"run", "-d", "--name", id, "--", "sleep", "100"}).status, 0);
