@@ -21,7 +21,7 @@ SAMPLES=30
 BENCH_UID=54321
 IPERF_SECONDS=3
 CONNECTS=200
-HOLDER= SLIRP=   # the standalone slirp4netns run's processes (user stage)
+HOLDER='' SLIRP=''   # the standalone slirp4netns run's processes (user stage)
 for arg in "$@"; do
   case $arg in
     --nsnet=*) NSNET=${arg#*=} ;;
@@ -91,9 +91,10 @@ user_stage() {
 
   # standalone slirp4netns: unshare -Urn + slirp4netns -c --mtu=65520 (host loopback allowed)
   note "tcp: standalone slirp4netns"
-  rm -f "$dir/ready"
+  rm -f "$dir/ready" "$dir/inside"
   # shellcheck disable=SC2016
   unshare -Urn bash -c '
+    : >"$1/inside"
     for ((i = 0; i < 2000; i++)); do [ -s "$1/ready" ] && break; sleep 0.005; done
     [ -s "$1/ready" ] || { echo "fail slirp4netns not ready"; exit 1; }
     if out=$(timeout 15 iperf3 -c 10.0.2.2 -p 5204 -t '"$IPERF_SECONDS"' -J 2>&1); then
@@ -104,12 +105,15 @@ user_stage() {
   HOLDER=$!
   trap 'kill $HOLDER $SLIRP 2>/dev/null || true' EXIT
   trap 'exit 130' INT TERM
+  # slirp4netns joins the holder's namespaces by pid: only once it has made them
+  for ((i = 0; i < 2000; i++)); do [ -e "$dir/inside" ] && break; sleep 0.005; done
   slirp4netns -c --mtu=65520 -r 3 "$HOLDER" tap0 3>"$dir/ready" >"$dir/slirp.log" 2>&1 &
   SLIRP=$!
   wait "$HOLDER" || true
   kill "$SLIRP" 2>/dev/null || true
   wait "$SLIRP" 2>/dev/null || true
-  HOLDER= SLIRP=
+  [ -s "$dir/ready" ] || sed 's/^/# slirp4netns: /' "$dir/slirp.log" >&2
+  HOLDER='' SLIRP=''
 }
 
 # ---------------------------------------------------------------------------------------------
