@@ -6,6 +6,7 @@
 #        --benchmark_filter=ADD]
 # NSNET_MAIN_BENCH_ARGS: extra flags for the main-plugin benchmark; the default run (1,000
 # sequential bridge ADDs per side) takes minutes, "--sequential=100 --parallel-total=16" does not.
+# NSNET_USERNET_BENCH_ARGS: extra flags for tests/bench/usernet_bench.sh (e.g. --samples=10).
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$NSNET_ROOT"
@@ -29,3 +30,7 @@ build/release/tests/nsnet_chain_bench --nsnet-plugins="$plugins" --reference-plu
 log "nsnet run against unshare, and against unshare + the reference plugins"
 build/release/tests/nsnet_launcher_bench --nsnet="$NSNET_ROOT/build/release/bin/nsnet" \
   --nsnet-plugins="$plugins" --reference-plugins=/usr/lib/cni --conf="$NSNET_ROOT/conf/00-nsnet.conflist"
+log "rootless user-mode networking: nsnet run with slirp4netns and pasta (start-to-ready, iperf3, connect)"
+install_packages iperf3 slirp4netns passt jq
+# shellcheck disable=SC2086  # the flags are meant to split into words
+tests/bench/usernet_bench.sh --nsnet="$NSNET_ROOT/build/release/bin/nsnet" ${NSNET_USERNET_BENCH_ARGS-}
