@@ -325,7 +325,8 @@ Networking:
                             enable_ipv6=BOOL, outbound_addr=IP|IF, outbound_addr6=IP|IF,
                             enable_sandbox=BOOL, enable_seccomp=BOOL (both true),
                             port_handler=slirp4netns
-        pasta OPTS:         mtu=N, map_gw=BOOL, dns_forward=IP (169.254.1.1), -FLAG[=VALUE]
+        pasta OPTS:         mtu=N, map_gw=BOOL, dns_forward=IP (169.254.1.1), and pasta's own
+                            -F[=VALUE] / --flag[=VALUE] (e.g. -T=5201)
       --publish [HOSTIP:]HOSTPORT:CTRPORT[/PROTO]   publish a port (CNI portMappings capability,
                             slirp4netns's API socket, or pasta -t/-u)
       --dns IP              nameserver for the container's /etc/resolv.conf (repeatable)

@@ -1,6 +1,7 @@
 #include "netcore/usernet/pasta.hpp"
 
 #include <stdexcept>
+#include <tuple>
 
 #include "options.hpp"
 
@@ -10,8 +11,9 @@ PastaOptions parse_pasta_options(std::string_view text) {
   PastaOptions options;
   for (const auto& [key, value] : detail::split_options(text)) {
     if (key.starts_with("-")) {
+      // "--flag=value" for long options, "-Fvalue" for short ones (getopt reads "-F=v" as "=v").
       options.extra.push_back(key);
-      if (!value.empty()) options.extra.back() += "=" + value;
+      if (!value.empty()) options.extra.back() += (key.starts_with("--") ? "=" : "") + value;
     } else if (key == "mtu") {
       options.mtu = detail::parse_mtu(value);
     } else if (key == "map_gw" || key == "allow_host_loopback") {
@@ -43,8 +45,17 @@ std::vector<std::string> pasta_arguments(const PastaOptions& options, const std:
     if (!port.host_addr.empty()) spec += port.host_addr + "/";
     spec += std::to_string(port.host_port) + ":" + std::to_string(port.container_port);
   }
-  for (const auto& [flag, spec] : {std::pair{"-t", tcp}, {"-u", udp}, {"-T", std::string()},
-                                   {"-U", std::string()}}) {
+  // pasta refuses "none" next to a specific port: a forwarding flag among the extra options
+  // replaces our default for it.
+  auto given = [&](std::string_view short_flag, std::string_view long_flag) {
+    for (const auto& arg : options.extra)
+      if (arg.starts_with(short_flag) || arg.starts_with(long_flag)) return true;
+    return false;
+  };
+  for (const auto& [flag, long_flag, spec] :
+       {std::tuple{"-t", "--tcp-ports", tcp}, {"-u", "--udp-ports", udp},
+        {"-T", "--tcp-ns", std::string()}, {"-U", "--udp-ns", std::string()}}) {
+    if (spec.empty() && given(flag, long_flag)) continue;
     args.emplace_back(flag);
     args.push_back(spec.empty() ? "none" : spec);
   }

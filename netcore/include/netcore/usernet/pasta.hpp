@@ -35,7 +35,9 @@ struct PastaPort {
 // pasta's arguments (without argv[0]) for the namespaces of `userns`/`netns` (nsfs paths),
 // staying in the foreground so that it remains our child, writing its pid to `pid_file` (a pipe
 // the caller reads: pasta writes it once the namespace is configured) and forwarding only
-// `ports` (pasta's default would forward every bound port).
+// `ports` (pasta's default would forward every bound port) plus what a forwarding flag among the
+// extra options asks for ("-T=5201" becomes -T5201: the host's port 5201 reaches the
+// container's).
 [[nodiscard]] std::vector<std::string> pasta_arguments(const PastaOptions& options,
                                                        const std::string& userns,
                                                        const std::string& netns,
