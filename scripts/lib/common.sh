@@ -22,6 +22,8 @@ NSNET_TEST_PACKAGES=(
   iptables                      # the reference portmap and firewall (1.1.1) rule with iptables
   iperf3                        # bandwidth: measured rates against configured ones
   uidmap                        # newuidmap/newgidmap: nsnet run's rootless id-range tests
+  slirp4netns                   # the slirp4netns plugin's daemon (its integration tests)
+  passt                         # pasta: user-mode networking of nsnet run
 )
 NSNET_RUN_PACKAGES=(
   iproute2 util-linux
