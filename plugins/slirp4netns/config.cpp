@@ -35,13 +35,15 @@ void check_outbound(const std::string& key, const std::string& value, bool v4) {
   try {
     net::validate_link_name(value);
   } catch (const Error&) {
-    throw_invalid_config(key + ": \"" + value + "\" is neither an IP address nor an interface name");
+    throw_invalid_config(key + ": \"" + value +
+                         "\" is neither an IP address nor an interface name");
   }
 }
 
 std::uint16_t port_field(const nlohmann::json& entry, const std::string& key,
                          const std::string& where) {
-  const auto port = cni::at_json_path(where, [&] { return cni::optional_field<std::int64_t>(entry, key); });
+  const auto port =
+      cni::at_json_path(where, [&] { return cni::optional_field<std::int64_t>(entry, key); });
   if (!port) throw_invalid_config(where + ": missing \"" + key + "\"");
   if (*port < 1 || *port > 65535)
     throw_invalid_config(where + "." + key + ": " + std::to_string(*port) +
@@ -140,8 +142,8 @@ std::vector<PortMapping> parse_port_mappings(const cni::CmdArgs& args) {
     const std::string where = "runtimeConfig.portMappings[" + std::to_string(i) + "]";
     auto m = parse_mapping((*mappings)[i], where);
     if (!seen.emplace(m.host_port, m.protocol).second)
-      throw_invalid_config(where + ": host port " + std::to_string(m.host_port) + "/" +
-                           m.protocol + " is already mapped");
+      throw_invalid_config(where + ": host port " + std::to_string(m.host_port) + "/" + m.protocol +
+                           " is already mapped");
     out.push_back(std::move(m));
   }
   return out;

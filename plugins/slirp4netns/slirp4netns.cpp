@@ -62,9 +62,12 @@ struct State {
 };
 
 nlohmann::json to_json(const State& s) {
-  return {{"pid", s.process.pid},         {"start_time", s.process.start_time},
-          {"container_id", s.container_id}, {"ifname", s.ifname},
-          {"netns", s.netns},             {"api_socket", s.api_socket},
+  return {{"pid", s.process.pid},
+          {"start_time", s.process.start_time},
+          {"container_id", s.container_id},
+          {"ifname", s.ifname},
+          {"netns", s.netns},
+          {"api_socket", s.api_socket},
           {"hostfwd_ids", s.hostfwd_ids}};
 }
 
@@ -122,7 +125,8 @@ std::string via_fd(const netcore::UniqueFd& dir, const char* name) {
 void make_state_dir(const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir.parent_path(), ec);
-  if (ec) throw Error(ErrorCode::kInternal, "create " + dir.parent_path().string() + ": " + ec.message());
+  if (ec)
+    throw Error(ErrorCode::kInternal, "create " + dir.parent_path().string() + ": " + ec.message());
   if (::mkdir(dir.c_str(), 0700) != 0) netcore::throw_errno("create " + dir.string());
 }
 
@@ -131,8 +135,8 @@ cni::Result make_result(const cni::CmdArgs& args, const usernet::SlirpAddresses&
   cni::Result result;
   result.interfaces = {{.name = args.ifname, .mac = mac, .sandbox = args.netns, .mtu = mtu}};
   result.ips = {{.address = addresses.container, .gateway = addresses.gateway, .interface = 0}};
-  result.routes = {{.dst = net::Prefix(boost::asio::ip::address_v4::any(), 0),
-                    .gw = addresses.gateway}};
+  result.routes = {
+      {.dst = net::Prefix(boost::asio::ip::address_v4::any(), 0), .gw = addresses.gateway}};
   result.dns.nameservers = {addresses.dns.to_string()};
   return result;
 }
@@ -142,7 +146,8 @@ cni::Result make_result(const cni::CmdArgs& args, const usernet::SlirpAddresses&
 cni::Result cmd_add(const cni::CmdArgs& args) {
   const Config config = parse_config(args);
   const auto mappings = parse_port_mappings(args);
-  const fs::path dir = attachment_dir(config.data_dir, args.network_name, args.container_id, args.ifname);
+  const fs::path dir =
+      attachment_dir(config.data_dir, args.network_name, args.container_id, args.ifname);
   const auto binary = find_binary(config, args.env);
   if (!binary)
     throw Error(ErrorCode::kInternal,
@@ -152,10 +157,10 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   // leftover of a crash, and goes.
   if (fs::exists(dir)) {
     if (const auto state = read_state(dir); state && proc::process_alive(state->process))
-      throw Error(ErrorCode::kInternal,
-                  "slirp4netns: attachment " + args.container_id + "/" + args.ifname +
-                      " already has a running slirp4netns (pid " +
-                      std::to_string(state->process.pid) + ")");
+      throw Error(ErrorCode::kInternal, "slirp4netns: attachment " + args.container_id + "/" +
+                                            args.ifname +
+                                            " already has a running slirp4netns (pid " +
+                                            std::to_string(state->process.pid) + ")");
     tear_down(dir);
   }
   const auto [container, ctr_nl] = cni::open_container_for_add(args);
@@ -203,11 +208,12 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
               .hostfwd_ids = {}};
   const usernet::SlirpApi api(api_socket);
   for (const auto& m : mappings) {
-    state.hostfwd_ids.push_back(api.add_hostfwd({.proto = m.protocol,
-                                                 .host_addr = m.host_ip,
-                                                 .host_port = m.host_port,
-                                                 .guest_addr = addresses.container.address().to_string(),
-                                                 .guest_port = m.container_port}));
+    state.hostfwd_ids.push_back(
+        api.add_hostfwd({.proto = m.protocol,
+                         .host_addr = m.host_ip,
+                         .host_port = m.host_port,
+                         .guest_addr = addresses.container.address().to_string(),
+                         .guest_port = m.container_port}));
   }
   netcore::write_file_atomic(dir / kStateFile, to_json(state).dump(), 0600);
 
@@ -217,37 +223,36 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
 }
 
 void cmd_del(const cni::CmdArgs& args) {
-  const fs::path dir = attachment_dir(parse_data_dir(args), args.network_name, args.container_id,
-                                      args.ifname);
+  const fs::path dir =
+      attachment_dir(parse_data_dir(args), args.network_name, args.container_id, args.ifname);
   if (!fs::exists(dir)) return;
   tear_down(dir);
 }
 
 void cmd_check(const cni::CmdArgs& args) {
   const Config config = parse_config(args);
-  const fs::path dir = attachment_dir(config.data_dir, args.network_name, args.container_id, args.ifname);
+  const fs::path dir =
+      attachment_dir(config.data_dir, args.network_name, args.container_id, args.ifname);
   const auto state = read_state(dir);
   if (!state)
-    throw Error(ErrorCode::kInternal, "slirp4netns: no state for attachment " +
-                                          args.container_id + "/" + args.ifname + " in " +
-                                          dir.string());
+    throw Error(ErrorCode::kInternal, "slirp4netns: no state for attachment " + args.container_id +
+                                          "/" + args.ifname + " in " + dir.string());
   if (!proc::process_alive(state->process))
-    throw Error(ErrorCode::kInternal, "slirp4netns: daemon (pid " +
-                                          std::to_string(state->process.pid) +
-                                          ") of attachment " + args.container_id + "/" +
-                                          args.ifname + " is not running");
+    throw Error(ErrorCode::kInternal,
+                "slirp4netns: daemon (pid " + std::to_string(state->process.pid) +
+                    ") of attachment " + args.container_id + "/" + args.ifname + " is not running");
   const auto container = net::Netns::open(args.netns);
   const auto nl = container.run([] { return net::Netlink::connect(); });
   const auto link = net::find_link(nl, args.ifname);
   if (!link)
-    throw Error(ErrorCode::kInternal, "slirp4netns: interface " + args.ifname +
-                                          " not found in " + args.netns);
+    throw Error(ErrorCode::kInternal,
+                "slirp4netns: interface " + args.ifname + " not found in " + args.netns);
   const auto expected = usernet::slirp_addresses(config.options).container;
   const auto addresses = net::list_addresses(nl, link->index, AF_INET);
   if (std::none_of(addresses.begin(), addresses.end(),
                    [&](const net::AddressInfo& a) { return a.prefix == expected; }))
-    throw Error(ErrorCode::kInternal, "slirp4netns: interface " + args.ifname + " lacks address " +
-                                          expected.to_string());
+    throw Error(ErrorCode::kInternal,
+                "slirp4netns: interface " + args.ifname + " lacks address " + expected.to_string());
 }
 
 void cmd_gc(const cni::CmdArgs& args) {
@@ -272,7 +277,8 @@ void cmd_gc(const cni::CmdArgs& args) {
     netcore::log::debug("gc: removing slirp4netns attachment {}", entry.path().string());
     errors.attempt([&] { tear_down(entry.path()); });
   }
-  if (ec) errors.add(Error(ErrorCode::kInternal, "list " + network_dir.string() + ": " + ec.message()));
+  if (ec)
+    errors.add(Error(ErrorCode::kInternal, "list " + network_dir.string() + ": " + ec.message()));
   errors.throw_if_any("slirp4netns gc");
 }
 

@@ -185,7 +185,8 @@ TEST_F(Slirp4netnsPluginTest, ResultInOlderVersionsAndOptions) {
   const auto del = slirp("DEL", conf(json::object(), "0.2.0"));
   EXPECT_EQ(del.exit_code, 0) << del.out << del.err;
 
-  const auto add4 = slirp("ADD", conf({{"enableSandbox", false}, {"enableSeccomp", false}}, "0.4.0"));
+  const auto add4 =
+      slirp("ADD", conf({{"enableSandbox", false}, {"enableSeccomp", false}}, "0.4.0"));
   ASSERT_EQ(add4.exit_code, 0) << add4.out;
   EXPECT_EQ(add4.json()["ips"][0]["version"], "4");
   EXPECT_EQ(slirp("CHECK", conf(json::object(), "0.4.0")).exit_code, 0);
@@ -293,18 +294,18 @@ TEST_F(Slirp4netnsPluginTest, StatusIsNotReadyWithoutTheBinary) {
 
 TEST_F(Slirp4netnsPluginTest, FailuresLeaveNoProcessAndNoState) {
   // Refused before anything starts.
-  for (const auto& bad : {conf({{"mtu", 10}}), conf({{"cidr", "10.0.2.0/26"}}),
-                          with_ports(conf(), {{{"hostPort", 8080}, {"containerPort", 80},
-                                               {"hostIP", "::1"}}}),
-                          conf({{"binary", "/nonexistent/slirp4netns"}})}) {
+  for (const auto& bad :
+       {conf({{"mtu", 10}}), conf({{"cidr", "10.0.2.0/26"}}),
+        with_ports(conf(), {{{"hostPort", 8080}, {"containerPort", 80}, {"hostIP", "::1"}}}),
+        conf({{"binary", "/nonexistent/slirp4netns"}})}) {
     SCOPED_TRACE(bad.dump());
     const auto add = slirp("ADD", bad);
     EXPECT_EQ(add.exit_code, 1);
     EXPECT_NE(add.json()["code"], 0);
   }
   EXPECT_EQ(slirp("ADD", conf({{"mtu", 10}})).json()["code"], 7);
-  const auto v6 = slirp("ADD", with_ports(conf(), {{{"hostPort", 8080}, {"containerPort", 80},
-                                                    {"hostIP", "::1"}}}));
+  const auto v6 = slirp(
+      "ADD", with_ports(conf(), {{{"hostPort", 8080}, {"containerPort", 80}, {"hostIP", "::1"}}}));
   EXPECT_EQ(v6.json()["code"], 7);
   EXPECT_NE(v6.out.find("hostIP"), std::string::npos) << v6.out;
 
@@ -366,7 +367,8 @@ TEST_F(Slirp4netnsPluginTest, AddCheckDelThroughNsnetNet) {
                 {"NETCONFPATH", conf_dir.string()},
                 {"CNI_PATH", NSNET_PLUGIN_DIR},
                 {"CNI_IFNAME", "tap0"},
-                {"CAP_ARGS", R"({"portMappings":[{"hostPort":18083,"containerPort":80,"protocol":"tcp"}]})"},
+                {"CAP_ARGS",
+                 R"({"portMappings":[{"hostPort":18083,"containerPort":80,"protocol":"tcp"}]})"},
                 {"NSNET_LOG_LEVEL", "warn"}},
         .timeout = std::chrono::seconds(60)};
     return host_->run([&] { return proc::run(request); });

@@ -201,12 +201,17 @@ TEST(Slirp4netnsConfigTest, BinaryLookup) {
 TEST(Slirp4netnsConfigTest, AttachmentDirRefusesPathTricks) {
   EXPECT_EQ(plugins::slirp4netns::attachment_dir("/d", "net", "c1", "tap0"), "/d/net/c1-tap0");
   for (const auto& [net, cid, ifname] :
-       std::vector<std::tuple<std::string, std::string, std::string>>{
-           {"..", "c1", "tap0"}, {"a/b", "c1", "tap0"}, {"net", "../x", "tap0"},
-           {"net", "c1", "a/b"}, {"", "c1", "tap0"}, {"net", "", "tap0"}, {".", "c", "t"}}) {
+       std::vector<std::tuple<std::string, std::string, std::string>>{{"..", "c1", "tap0"},
+                                                                      {"a/b", "c1", "tap0"},
+                                                                      {"net", "../x", "tap0"},
+                                                                      {"net", "c1", "a/b"},
+                                                                      {"", "c1", "tap0"},
+                                                                      {"net", "", "tap0"},
+                                                                      {".", "c", "t"}}) {
     SCOPED_TRACE(net + " " + cid + " " + ifname);
-    EXPECT_EQ(error_of([&] { (void)plugins::slirp4netns::attachment_dir("/d", net, cid, ifname); })
-                  .code(),
+    EXPECT_EQ(error_of([&] {
+                (void)plugins::slirp4netns::attachment_dir("/d", net, cid, ifname);
+              }).code(),
               ErrorCode::kInvalidNetworkConfig);
   }
 }

@@ -118,8 +118,9 @@ TEST(UsernetSlirpArgumentsTest, PidTargetAndEveryOption) {
 
 TEST(UsernetPastaOptionsTest, DefaultsAndEveryOption) {
   EXPECT_EQ(usernet::parse_pasta_options(""), usernet::PastaOptions{});
-  const auto o = usernet::parse_pasta_options("mtu=1500,map_gw=true,dns_forward=10.0.0.53,"
-                                              "--ipv4-only,-a=10.1.0.2");
+  const auto o = usernet::parse_pasta_options(
+      "mtu=1500,map_gw=true,dns_forward=10.0.0.53,"
+      "--ipv4-only,-a=10.1.0.2");
   EXPECT_EQ(o.mtu, 1500u);
   EXPECT_TRUE(o.map_gateway);
   EXPECT_EQ(o.dns_forward, "10.0.0.53");
@@ -137,10 +138,27 @@ TEST(UsernetPastaArgumentsTest, PortsNamespacesAndDefaults) {
       {{.proto = "tcp", .host_addr = "", .host_port = 8080, .container_port = 80},
        {.proto = "tcp", .host_addr = "127.0.0.1", .host_port = 8443, .container_port = 443},
        {.proto = "udp", .host_addr = "", .host_port = 53, .container_port = 5353}});
-  const Args expected = {"--foreground", "--quiet", "--config-net", "--mtu", "65520",
-                         "--pid", "/run/p.pid", "--no-map-gw", "--dns-forward", "169.254.1.1",
-                         "-t", "8080:80,127.0.0.1/8443:443", "-u", "53:5353", "-T", "none",
-                         "-U", "none", "--userns", "/proc/5/ns/user", "--netns",
+  const Args expected = {"--foreground",
+                         "--quiet",
+                         "--config-net",
+                         "--mtu",
+                         "65520",
+                         "--pid",
+                         "/run/p.pid",
+                         "--no-map-gw",
+                         "--dns-forward",
+                         "169.254.1.1",
+                         "-t",
+                         "8080:80,127.0.0.1/8443:443",
+                         "-u",
+                         "53:5353",
+                         "-T",
+                         "none",
+                         "-U",
+                         "none",
+                         "--userns",
+                         "/proc/5/ns/user",
+                         "--netns",
                          "/proc/5/ns/net"};
   EXPECT_EQ(args, expected);
 
