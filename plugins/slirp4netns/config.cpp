@@ -168,12 +168,16 @@ std::optional<fs::path> find_binary(const Config& config, const cni::Environment
   return std::nullopt;
 }
 
+fs::path network_dir(const fs::path& data_dir, const std::string& network) {
+  check_component("network name", network);
+  return data_dir / network;
+}
+
 fs::path attachment_dir(const fs::path& data_dir, const std::string& network,
                         const std::string& container_id, const std::string& ifname) {
-  check_component("network name", network);
   check_component("container ID", container_id);
   check_component("interface name", ifname);
-  return data_dir / network / (container_id + "-" + ifname);
+  return network_dir(data_dir, network) / (container_id + "-" + ifname);
 }
 
 }  // namespace plugins::slirp4netns

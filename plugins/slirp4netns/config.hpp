@@ -58,6 +58,9 @@ struct PortMapping {
 [[nodiscard]] std::optional<std::filesystem::path> find_binary(
     const Config& config, const netcore::cni::Environment& env);
 
+// <data_dir>/<network>: the state directories of one network. Throws like attachment_dir.
+[[nodiscard]] std::filesystem::path network_dir(const std::filesystem::path& data_dir,
+                                                const std::string& network);
 // <data_dir>/<network>/<containerID>-<ifname>: one attachment's state directory. Throws
 // Error(kInvalidNetworkConfig) when a name is empty, holds a '/' or is "." or "..".
 [[nodiscard]] std::filesystem::path attachment_dir(const std::filesystem::path& data_dir,

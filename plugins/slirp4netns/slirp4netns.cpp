@@ -261,15 +261,15 @@ void cmd_gc(const cni::CmdArgs& args) {
     netcore::log::warn("GC without cni.dev/valid-attachments: keeping every slirp4netns");
     return;
   }
-  const fs::path network_dir =
-      attachment_dir(parse_data_dir(args), args.network_name, "x", "x").parent_path();
+  const fs::path dir = network_dir(parse_data_dir(args), args.network_name);
   std::error_code ec;
-  if (!fs::is_directory(network_dir, ec)) return;
+  if (!fs::is_directory(dir, ec)) return;
   std::set<std::pair<std::string, std::string>> keep;
   for (const auto& a : *valid) keep.emplace(a.container_id, a.ifname);
   netcore::ErrorList errors;
-  for (const auto& entry : fs::directory_iterator(network_dir, ec)) {
-    if (!entry.is_directory(ec)) continue;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::error_code entry_ec;
+    if (!entry.is_directory(entry_ec)) continue;
     const auto state = read_state(entry.path());
     // No readable state: what an ADD that crashed half-way left (GC runs alone, so no ADD is
     // in flight); its daemon, if any, cannot be identified safely and is left alone.
@@ -277,8 +277,7 @@ void cmd_gc(const cni::CmdArgs& args) {
     netcore::log::debug("gc: removing slirp4netns attachment {}", entry.path().string());
     errors.attempt([&] { tear_down(entry.path()); });
   }
-  if (ec)
-    errors.add(Error(ErrorCode::kInternal, "list " + network_dir.string() + ": " + ec.message()));
+  if (ec) errors.add(Error(ErrorCode::kInternal, "list " + dir.string() + ": " + ec.message()));
   errors.throw_if_any("slirp4netns gc");
 }
 

@@ -200,6 +200,7 @@ TEST(Slirp4netnsConfigTest, BinaryLookup) {
 
 TEST(Slirp4netnsConfigTest, AttachmentDirRefusesPathTricks) {
   EXPECT_EQ(plugins::slirp4netns::attachment_dir("/d", "net", "c1", "tap0"), "/d/net/c1-tap0");
+  EXPECT_EQ(plugins::slirp4netns::network_dir("/d", "net"), "/d/net");
   for (const auto& [net, cid, ifname] :
        std::vector<std::tuple<std::string, std::string, std::string>>{{"..", "c1", "tap0"},
                                                                       {"a/b", "c1", "tap0"},
