@@ -18,6 +18,7 @@
 #include "macvlan/macvlan.hpp"
 #include "portmap/portmap.hpp"
 #include "ptp/ptp.hpp"
+#include "slirp4netns/slirp4netns.hpp"
 #include "static/static_ipam.hpp"
 #include "tap/tap.hpp"
 #include "tuning/tuning.hpp"
@@ -39,6 +40,7 @@ constexpr Entry kPlugins[] = {
     {"macvlan", plugins::macvlan::spec},
     {"portmap", plugins::portmap::spec},
     {"ptp", plugins::ptp::spec},
+    {"slirp4netns", plugins::slirp4netns::spec},
     {"static", plugins::static_ipam::spec},
     {"tap", plugins::tap::spec},
     {"tuning", plugins::tuning::spec},

@@ -22,7 +22,7 @@ NSNET_TEST_PACKAGES=(
   iptables                      # the reference portmap and firewall (1.1.1) rule with iptables
   iperf3                        # bandwidth: measured rates against configured ones
   uidmap                        # newuidmap/newgidmap: nsnet run's rootless id-range tests
-  slirp4netns passt             # rootless networking: nsnet run --network slirp4netns|pasta
+  slirp4netns passt             # rootless networking: nsnet run --network slirp4netns|pasta, the slirp4netns plugin
   socat                         # servers behind published ports in the rootless tests
 )
 NSNET_RUN_PACKAGES=(

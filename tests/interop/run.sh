@@ -2,6 +2,7 @@
 # Interop test: nsnet's plugins driven by libcni, the Go library real runtimes embed
 # (cnidriver/main.go, built here offline from Debian's libcni 1.1.2 sources). Each lifecycle case
 # is one container: ADD, CHECK, the cached result, DEL, DEL again, DEL once the netns is gone.
+# The slirp4netns case also checks that DEL leaves neither its daemon nor its state.
 # Each cache case makes the same attachment through libcni and through `nsnet net`, compares the
 # two result cache files field by field, then each side CHECKs and DELs the other's attachment.
 #
@@ -106,6 +107,10 @@ cat >"$conf/cache-ptp.conflist" <<EOF
   {"type": "ptp", "ipam": {"type": "host-local", "dataDir": "$data",
    "ranges": [[{"subnet": "10.77.3.0/24", "rangeStart": "10.77.3.9", "rangeEnd": "10.77.3.9"}]]}}]}
 EOF
+cat >"$conf/slirp.conflist" <<EOF
+{"cniVersion": "1.0.0", "name": "interop-slirp", "plugins": [
+  {"type": "slirp4netns", "dataDir": "$work/slirp"}]}
+EOF
 for version in 1.0.0 0.4.0 0.3.1; do  # one list, three spec versions
   cat >"$conf/ptp-$version.conflist" <<EOF
 {"cniVersion": "$version", "name": "interop-ptp", "plugins": [
@@ -169,13 +174,16 @@ verify_added() {
       grep -qxF "$(jq -r '.[0].address' <<<"$link")" || fail "result mac of host $host differs from the kernel's"
     jq -r '.[0].linkinfo.info_kind // ""' <<<"$link" >"$work/$cid/kind-$host"
   done
-  for gw in $(jq -r '.ips[] | .gateway // empty' "$res"); do
-    found=no
-    for host in $(jq -r '.interfaces[] | select(.sandbox == null) | .name' "$res"); do
-      link_addrs "" "$host" | grep -q "^$gw/" && found=yes
+  # A user-mode network (slirp4netns) has no host-side interface: its gateway lives in the daemon.
+  if jq -e 'any(.interfaces[]; .sandbox == null)' "$res" >/dev/null; then
+    for gw in $(jq -r '.ips[] | .gateway // empty' "$res"); do
+      found=no
+      for host in $(jq -r '.interfaces[] | select(.sandbox == null) | .name' "$res"); do
+        link_addrs "" "$host" | grep -q "^$gw/" && found=yes
+      done
+      [ "$found" = yes ] || fail "gateway $gw is on no host interface of the result"
     done
-    [ "$found" = yes ] || fail "gateway $gw is on no host interface of the result"
-  done
+  fi
 
   # host-local's reservation: <dataDir>/<network>/<ip> holding "<containerID>\r\n<ifname>".
   if jq -e '.plugins[].ipam.dataDir // empty' "$list" >/dev/null; then
@@ -355,6 +363,19 @@ cache_compare() {
   ip netns delete "$cid"
 }
 
+# slirp_lifecycle CONTAINER_ID: the lifecycle of a slirp4netns attachment, then neither its daemon
+# (found by the netns path on its command line; a zombie has none) nor its state is left.
+slirp_lifecycle() {
+  lifecycle "$1" slirp.conflist:tap0
+  local p
+  for p in /proc/[0-9]*; do
+    if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "slirp4netns.*/run/netns/$1 "; then
+      fail "slirp4netns ${p#/proc/} still runs for $1"
+    fi
+  done
+  [ -z "$(find "$work/slirp" -mindepth 2 2>/dev/null)" ] || fail "slirp4netns state left: $(find "$work/slirp")"
+}
+
 failed=0
 run_case() {  # NAME FUNCTION ARGS...
   local name=$1 rc=0; shift
@@ -386,6 +407,11 @@ run_case cache:bridge+portmap-1.0.0 cache_compare interop-c6 cache-bridge.confli
   "IgnoreUnknown=1;K8S_POD_NAME=web" \
   '{"mac":"c2:11:22:33:44:55","portMappings":[{"hostPort":18080,"containerPort":80,"protocol":"tcp"}]}' true
 run_case cache:ptp-0.4.0 cache_compare interop-c7 cache-ptp.conflist:net1 "" "" false
+if command -v slirp4netns >/dev/null; then
+  run_case slirp4netns-1.0.0 slirp_lifecycle interop-c8
+else
+  echo "SKIP slirp4netns-1.0.0: slirp4netns not installed"
+fi
 
 if [ "$var_lib_cni_existed" = no ] && [ -e /var/lib/cni ]; then
   echo "FAIL sandbox: /var/lib/cni was created on the machine during the run"
