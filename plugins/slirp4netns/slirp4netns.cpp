@@ -187,6 +187,15 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   };
   proc::Daemon daemon = proc::Daemon::spawn(request);  // its destructor stops it unless released
   ready_write.reset();  // else our own copy would keep the pipe open past the daemon's death
+  // Recorded at once: if the plugin is killed before it finishes, DEL and GC still find the
+  // daemon (by pid and start time) and stop it.
+  State state{.process = daemon.id(),
+              .container_id = args.container_id,
+              .ifname = args.ifname,
+              .netns = args.netns,
+              .api_socket = (dir / kSocketName).string(),
+              .hostfwd_ids = {}};
+  netcore::write_file_atomic(dir / kStateFile, to_json(state).dump(), 0600);
   daemon.wait_readable(ready_read.get(), kReadyTimeout);
 
   const auto addresses = usernet::slirp_addresses(config.options);
@@ -200,12 +209,6 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   });
   const auto tap = net::get_link(ctr_nl, args.ifname);
 
-  State state{.process = daemon.id(),
-              .container_id = args.container_id,
-              .ifname = args.ifname,
-              .netns = args.netns,
-              .api_socket = (dir / kSocketName).string(),
-              .hostfwd_ids = {}};
   const usernet::SlirpApi api(api_socket);
   for (const auto& m : mappings) {
     state.hostfwd_ids.push_back(

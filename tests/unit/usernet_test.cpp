@@ -124,7 +124,7 @@ TEST(UsernetPastaOptionsTest, DefaultsAndEveryOption) {
   EXPECT_EQ(o.mtu, 1500u);
   EXPECT_TRUE(o.map_gateway);
   EXPECT_EQ(o.dns_forward, "10.0.0.53");
-  EXPECT_EQ(o.extra, (Args{"--ipv4-only", "-a=10.1.0.2"}));
+  EXPECT_EQ(o.extra, (Args{"--ipv4-only", "-a10.1.0.2"}));
   EXPECT_TRUE(usernet::parse_pasta_options("allow_host_loopback=true").map_gateway);
   for (const char* text : {"mtu=0", "map_gw=maybe", "unknown=1"}) {
     SCOPED_TRACE(text);
@@ -173,6 +173,13 @@ TEST(UsernetPastaArgumentsTest, PortsNamespacesAndDefaults) {
   EXPECT_TRUE(has(plain, "--ipv4-only"));
   EXPECT_EQ(std::count(plain.begin(), plain.end(), "none"), 4);  // -t -u -T -U none
   EXPECT_EQ(plain.back(), "/run/netns/c");
+
+  // A forwarding flag of the user's replaces nsnet's "none" for it (pasta refuses both).
+  o.extra = usernet::parse_pasta_options("-T=5201,--udp-ns=53").extra;
+  const auto own = usernet::pasta_arguments(o, "", "/run/netns/c", "/p", {});
+  EXPECT_TRUE(has(own, "-T5201"));
+  EXPECT_TRUE(has(own, "--udp-ns=53"));
+  EXPECT_EQ(std::count(own.begin(), own.end(), "none"), 2);  // -t -u none only
 }
 
 }  // namespace usernet_test
