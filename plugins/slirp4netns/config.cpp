@@ -10,6 +10,7 @@
 #include <netcore/cni/json.hpp>
 #include <netcore/net/ip.hpp>
 #include <netcore/net/link.hpp>
+#include <netcore/proc/daemon.hpp>
 
 namespace plugins::slirp4netns {
 namespace cni = netcore::cni;
@@ -150,22 +151,9 @@ std::vector<PortMapping> parse_port_mappings(const cni::CmdArgs& args) {
 }
 
 std::optional<fs::path> find_binary(const Config& config, const cni::Environment& env) {
-  auto executable = [](const fs::path& p) {
-    std::error_code ec;
-    return fs::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
-  };
-  if (config.binary.find('/') != std::string::npos) {
-    if (executable(config.binary)) return fs::path(config.binary);
-    return std::nullopt;
-  }
-  std::vector<std::string> dirs;
-  if (const auto path = env.find("PATH"); path != env.end()) dirs = cni::split_path(path->second);
-  dirs.emplace_back("/usr/bin");
-  for (const auto& dir : dirs) {
-    const fs::path candidate = fs::path(dir) / config.binary;
-    if (candidate.is_absolute() && executable(candidate)) return candidate;
-  }
-  return std::nullopt;
+  const auto path = env.find("PATH");
+  return netcore::proc::find_program(
+      config.binary, (path != env.end() ? path->second + ":" : std::string()) + "/usr/bin");
 }
 
 fs::path network_dir(const fs::path& data_dir, const std::string& network) {

@@ -40,22 +40,18 @@ std::optional<std::string> user_name(uid_t uid) {
   return found;
 }
 
-std::optional<uid_t> user_id(const std::string& name) {
-  std::optional<uid_t> found;
-  scan("/etc/passwd", [&](const std::string& n, unsigned id) {
+// The id of the entry called `name` in `file`.
+static std::optional<unsigned> id_of(const char* file, const std::string& name) {
+  std::optional<unsigned> found;
+  scan(file, [&](const std::string& n, unsigned id) {
     if (n == name) found = id;
     return found.has_value();
   });
   return found;
 }
 
-std::optional<gid_t> group_id(const std::string& name) {
-  std::optional<gid_t> found;
-  scan("/etc/group", [&](const std::string& n, unsigned id) {
-    if (n == name) found = id;
-    return found.has_value();
-  });
-  return found;
-}
+std::optional<uid_t> user_id(const std::string& name) { return id_of("/etc/passwd", name); }
+
+std::optional<gid_t> group_id(const std::string& name) { return id_of("/etc/group", name); }
 
 }  // namespace nsnet

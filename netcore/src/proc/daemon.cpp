@@ -83,18 +83,25 @@ struct daemon_setup : bp::extend::handler {
 
 }  // namespace
 
-std::optional<std::filesystem::path> find_program(const std::string& name) {
+std::optional<std::filesystem::path> find_program(const std::string& name,
+                                                  std::optional<std::string_view> search_path) {
+  auto executable = [](const std::filesystem::path& p) {
+    std::error_code ec;
+    return std::filesystem::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
+  };
   if (name.find('/') != std::string::npos)
-    return ::access(name.c_str(), X_OK) == 0 ? std::optional<std::filesystem::path>(name) : std::nullopt;
-  const char* env = std::getenv("PATH");
-  std::string_view path = env != nullptr ? env : "/usr/sbin:/usr/bin:/sbin:/bin";
+    return executable(name) ? std::optional<std::filesystem::path>(name) : std::nullopt;
+  if (!search_path) {
+    const char* env = std::getenv("PATH");
+    search_path = env != nullptr ? env : "/usr/sbin:/usr/bin:/sbin:/bin";
+  }
+  std::string_view path = *search_path;
   while (!path.empty()) {
     const auto colon = path.find(':');
-    const std::string dir(path.substr(0, colon));
+    const std::filesystem::path dir(path.substr(0, colon));
     path = colon == std::string_view::npos ? std::string_view() : path.substr(colon + 1);
-    if (dir.empty()) continue;
-    const std::filesystem::path candidate = std::filesystem::path(dir) / name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (!dir.is_absolute()) continue;
+    if (executable(dir / name)) return dir / name;
   }
   return std::nullopt;
 }

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "netcore/base/unique_fd.hpp"
@@ -32,9 +33,11 @@ struct DaemonRequest {
   bool new_session = false;
 };
 
-// The executable `name` in $PATH (or in /usr/sbin:/usr/bin:/sbin:/bin when PATH is unset);
-// nullopt when there is none.
-[[nodiscard]] std::optional<std::filesystem::path> find_program(const std::string& name);
+// The executable `name` (a regular file) in the colon-separated `search_path` — by default
+// $PATH, or /usr/sbin:/usr/bin:/sbin:/bin when PATH is unset; relative directories are skipped.
+// A name with a '/' is taken as it is. nullopt when there is none.
+[[nodiscard]] std::optional<std::filesystem::path> find_program(
+    const std::string& name, std::optional<std::string_view> search_path = std::nullopt);
 
 // Identifies one process across pid reuse: its pid and its start time (clock ticks since boot,
 // field 22 of /proc/PID/stat).
