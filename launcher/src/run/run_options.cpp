@@ -235,7 +235,7 @@ void resolve_defaults(RunOptions& options, bool is_root) {
   if (wants_user_ns) options.ns(Namespace::kUser).create = true;
 
   for (const auto& network : options.networks) {
-    const std::string_view mode = network.substr(0, network.find(':'));
+    const std::string_view mode = std::string_view(network).substr(0, network.find(':'));
     const bool exclusive =
         network == "none" || network == "host" || mode == "slirp4netns" || mode == "pasta";
     if (exclusive && options.networks.size() > 1)
