@@ -170,10 +170,7 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   undo.push([&] { fs::remove_all(dir); });
   const netcore::UniqueFd dir_fd = open_dir(dir);
 
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) netcore::throw_errno("pipe");
-  const netcore::UniqueFd ready_read(pipe_fds[0]);
-  netcore::UniqueFd ready_write(pipe_fds[1]);
+  auto [ready_read, ready_write] = proc::make_pipe();
 
   const std::string api_socket = via_fd(dir_fd, kSocketName);
   proc::DaemonRequest request{

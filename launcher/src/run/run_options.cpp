@@ -96,6 +96,13 @@ std::uint32_t parse_id(std::string_view option, const std::string& text, bool is
   bad(std::string(option) + ": no such " + (is_group ? "group" : "user") + " '" + text + "'");
 }
 
+// "slirp4netns" or "pasta" for a user-mode --network value (with or without ":OPTIONS"), else
+// empty.
+std::string_view user_mode_of(std::string_view network) {
+  const std::string_view mode = network.substr(0, network.find(':'));
+  return mode == "slirp4netns" || mode == "pasta" ? mode : std::string_view();
+}
+
 int parse_signal(const std::string& text) {
   if (auto number = parse_int<int>(text); number && *number > 0 && *number < NSIG) return *number;
   std::string_view name = text;
@@ -235,11 +242,11 @@ void resolve_defaults(RunOptions& options, bool is_root) {
   if (wants_user_ns) options.ns(Namespace::kUser).create = true;
 
   for (const auto& network : options.networks) {
-    const std::string_view mode = std::string_view(network).substr(0, network.find(':'));
-    const bool exclusive =
-        network == "none" || network == "host" || mode == "slirp4netns" || mode == "pasta";
+    const std::string_view user_mode = user_mode_of(network);
+    const bool exclusive = network == "none" || network == "host" || !user_mode.empty();
     if (exclusive && options.networks.size() > 1)
-      bad("--network " + std::string(mode) + " cannot be combined with other networks");
+      bad("--network " + std::string(user_mode.empty() ? network : user_mode) +
+          " cannot be combined with other networks");
   }
   const bool host_network = !options.networks.empty() && options.networks.front() == "host";
   if (host_network && options.creates(Namespace::kNet))
@@ -268,14 +275,13 @@ void resolve_defaults(RunOptions& options, bool is_root) {
 
 std::string_view RunOptions::user_mode_network() const {
   if (!creates(Namespace::kNet) || networks.size() != 1) return {};
-  const std::string_view mode = std::string_view(networks.front()).substr(0, networks.front().find(':'));
-  return mode == "slirp4netns" || mode == "pasta" ? mode : std::string_view();
+  return user_mode_of(networks.front());
 }
 
 std::string_view RunOptions::user_mode_options() const {
-  if (user_mode_network().empty()) return {};
-  const auto colon = networks.front().find(':');
-  return colon == std::string::npos ? std::string_view() : std::string_view(networks.front()).substr(colon + 1);
+  const std::string_view network = networks.empty() ? std::string_view() : networks.front();
+  if (user_mode_network().empty() || network.find(':') == std::string_view::npos) return {};
+  return network.substr(network.find(':') + 1);
 }
 
 std::string_view namespace_file_name(Namespace n) {

@@ -23,16 +23,6 @@ std::string string_field(const nlohmann::json& j, const char* key) {
   return j.contains(key) ? j[key].get<std::string>() : std::string();
 }
 
-struct Pipe {
-  netcore::UniqueFd read, write;
-};
-
-Pipe make_pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) netcore::throw_errno("pipe");
-  return {netcore::UniqueFd(fds[0]), netcore::UniqueFd(fds[1])};
-}
-
 }  // namespace
 
 UserModeNetwork UserModeNetwork::plan(std::string_view mode, std::string_view options,
@@ -101,14 +91,14 @@ void UserModeNetwork::start(pid_t pid, bool join_userns, bool userns_maps_root,
           "(--map-root-user)");
     slirp_.enable_sandbox = false;
   }
-  Pipe ready = make_pipe();
+  netcore::proc::Pipe ready = netcore::proc::make_pipe();
   netcore::proc::DaemonRequest request{.program = program_,
                                        .args = {},
                                        .inherit_fds = {ready.write.get()},
                                        .log = state_dir / (mode_ + ".log")};
   const std::string ns = "/proc/" + std::to_string(pid) + "/ns/";
   if (mode_ == "slirp4netns") {
-    Pipe exit = make_pipe();
+    netcore::proc::Pipe exit = netcore::proc::make_pipe();
     api_socket_ = state_dir / "slirp.sock";
     request.inherit_fds.push_back(exit.read.get());
     // By pid, slirp4netns joins the process's user namespace too; by path only the netns.

@@ -83,6 +83,12 @@ struct daemon_setup : bp::extend::handler {
 
 }  // namespace
 
+Pipe make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("pipe");
+  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
 std::optional<std::filesystem::path> find_program(const std::string& name,
                                                   std::optional<std::string_view> search_path) {
   auto executable = [](const std::filesystem::path& p) {
@@ -208,14 +214,6 @@ std::string Daemon::wait_readable(int fd, milliseconds timeout) const {
     }
     if (p[1].revents != 0) throw Error(ErrorCode::kInternal, failure("exited before it was ready"));
   }
-}
-
-bool Daemon::exited() {
-  if (!pidfd_) return true;
-  if (!wait_exit(pidfd_.get(), milliseconds(0))) return false;
-  ::waitpid(id_.pid, nullptr, 0);
-  pidfd_.reset();
-  return true;
 }
 
 void Daemon::stop(milliseconds grace) {

@@ -33,6 +33,14 @@ struct DaemonRequest {
   bool new_session = false;
 };
 
+// A close-on-exec pipe: a daemon's ready or exit channel (pass one end in inherit_fds).
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+// Throws SysError.
+[[nodiscard]] Pipe make_pipe();
+
 // The executable `name` (a regular file) in the colon-separated `search_path` — by default
 // $PATH, or /usr/sbin:/usr/bin:/sbin:/bin when PATH is unset; relative directories are skipped.
 // A name with a '/' is taken as it is. nullopt when there is none.
@@ -74,14 +82,12 @@ class Daemon final {
   // read() got. Throws Error(kInternal) naming the daemon when it exits or closes `fd` first, or
   // when `timeout` runs out; the message ends with the last line of its log, if any.
   std::string wait_readable(int fd, std::chrono::milliseconds timeout) const;
-  // Whether it has exited (it is reaped then).
-  [[nodiscard]] bool exited();
   // SIGTERM, SIGKILL after `grace`, reap. Idempotent.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(1000));
   // SIGKILL, without waiting for the exit to complete: when the daemon holds a tap device, the
   // kernel unregisters it in the exit path, which waits an RCU grace period (~17 ms here). The
-  // process can never run again; it is reaped by whoever reaps this process's orphans (or by
-  // exited()). For an owner that is about to exit itself.
+  // process can never run again; it is reaped by whoever reaps this process's orphans. For an
+  // owner that is about to exit itself.
   void kill() noexcept;
   // Forgets the daemon, which keeps running (a CNI plugin hands it over to its state file).
   ProcessId release() noexcept;
