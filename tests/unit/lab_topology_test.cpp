@@ -202,6 +202,17 @@ TEST(LabTopology, ClusterDefaultsVxlanAndIpv6) {
   EXPECT_EQ(plan.nodes[1].pod_cidr.to_string(), "fd10:0:0:1::/64");
   EXPECT_EQ(plan.nodes[1].gateway.to_string(), "fd10:0:0:1::1");
   EXPECT_EQ(plan.nodes[1].underlay_address.to_string(), "192.168.0.2/24");
+  EXPECT_EQ(plan.nodes[1].pod_mtu, 1450u);
+
+  doc = base_doc();  // an IPv6 underlay: the outer header is 20 bytes longer
+  doc["cluster"]["mode"] = "vxlan";
+  doc["links"][0]["addresses"]["a"] = Doc::array({"fd00::1/64"});
+  doc["links"][0]["addresses"]["b"] = Doc::array({"fd00::2/64"});
+  const auto plan6 = plan_cluster(parse_topology(doc.dump()));
+  EXPECT_EQ(plan6.nodes[0].underlay_address.to_string(), "fd00::1/64");
+  EXPECT_EQ(plan6.nodes[0].pod_mtu, 1430u);
+  doc["cluster"]["mode"] = "host-gw";  // routes via an address of the other family: refused
+  EXPECT_THAT(error_of(doc.dump()), StartsWith("cluster.nodes.n1.underlay: n1:eth0 has no IPv4"));
 }
 
 TEST(LabTopology, PodCidrsSkipThoseGiven) {

@@ -7,7 +7,6 @@
 #include <initializer_list>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -740,11 +739,12 @@ ClusterPlan plan_cluster(const Topology& t) {
     n.pod_mtu = iface.mtu;
     if (c.mode == ClusterMode::kVxlan) {
       const unsigned min = c.cidr.is_v4() ? kMinMtu : kMinIpv6Mtu;
-      if (iface.mtu < min + kVxlanOverhead)
+      const unsigned overhead = chosen->is_v4() ? kVxlanOverhead : kVxlanOverheadV6;
+      if (iface.mtu < min + overhead)
         fail(p.key("underlay"), "MTU " + std::to_string(iface.mtu) + " of " + cn.node + ":" +
                                     cn.underlay + " leaves less than " + std::to_string(min) +
                                     " for the VXLAN overlay");
-      n.pod_mtu = iface.mtu - kVxlanOverhead;
+      n.pod_mtu = iface.mtu - overhead;
     }
     for (const ClusterNodePlan& other : plan.nodes) {
       if (other.underlay_address.is_v4() != n.underlay_address.is_v4())

@@ -41,7 +41,9 @@ inline constexpr unsigned kDefaultMtu = 1500;
 inline constexpr unsigned kMinMtu = 68;
 inline constexpr unsigned kMinIpv6Mtu = 1280;
 inline constexpr unsigned kMaxMtu = 65535;
-inline constexpr unsigned kVxlanOverhead = 50;     // outer IPv4 + UDP + VXLAN + inner Ethernet
+// VXLAN's encapsulation: outer IPv4 (20) or IPv6 (40) + UDP (8) + VXLAN (8) + inner Ethernet (14).
+inline constexpr unsigned kVxlanOverhead = 50;
+inline constexpr unsigned kVxlanOverheadV6 = 70;
 inline constexpr std::uint16_t kVxlanPort = 4789;  // IANA
 inline constexpr std::uint32_t kDefaultVni = 1;
 inline constexpr std::uint32_t kMaxVni = (1u << 24) - 1;
@@ -174,7 +176,7 @@ struct ClusterNodePlan {
   std::string underlay;                   // the underlay interface
   netcore::net::Prefix underlay_address;  // with its prefix length
   unsigned underlay_mtu = kDefaultMtu;
-  unsigned pod_mtu = kDefaultMtu;  // host-gw: the underlay's; vxlan: the underlay's - 50
+  unsigned pod_mtu = kDefaultMtu;  // host-gw: the underlay's; vxlan: minus 50 (70 on IPv6)
 };
 
 struct ClusterPlan {
