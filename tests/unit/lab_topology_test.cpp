@@ -488,12 +488,201 @@ TEST(LabTopology, BadInputNamesTheJsonPath) {
        "checks.reach[0].to: node lone has no address on a link or switch"},
       {"checks as a list", [](Doc& d) { d["checks"] = Doc::array(); },
        "checks: expected an object, got array"},
+      {"mesh without among", [](Doc& d) { d["checks"]["mesh"] = Doc::parse("[{}]"); },
+       "checks.mesh[0].among: required field is missing"},
+      {"mesh among an unknown word",
+       [](Doc& d) { d["checks"]["mesh"] = Doc::parse(R"([{"among": "all"}])"); },
+       R"(checks.mesh[0].among: "all" is not "pods", "nodes" or a list)"},
+      {"mesh among a number", [](Doc& d) { d["checks"]["mesh"] = Doc::parse(R"([{"among": 3}])"); },
+       R"(checks.mesh[0].among: expected "pods", "nodes" or an array, got number)"},
+      {"mesh over one peer",
+       [](Doc& d) { d["checks"]["mesh"] = Doc::parse(R"([{"among": ["n1/p1"]}])"); },
+       "checks.mesh[0].among: a mesh needs at least two peers"},
+      {"mesh over no peers", [](Doc& d) { d["checks"]["mesh"] = Doc::parse(R"([{"among": []}])"); },
+       "checks.mesh[0].among: a mesh needs at least two peers"},
+      {"mesh over the pods of a lab with one pod",
+       [](Doc& d) {
+         d["nodes"]["n1"].erase("pods");
+         d["checks"].erase("reach");
+         d["checks"]["mesh"] = Doc::parse(R"([{"among": "pods"}])");
+       },
+       "checks.mesh[0].among: the lab has 1 pod; a mesh needs at least two peers"},
+      {"mesh listing a peer twice",
+       [](Doc& d) {
+         d["checks"]["mesh"] = Doc::parse(R"([{"among": "pods"},
+                                              {"among": ["n1/p1", "n2", "n1/p1"]}])");
+       },
+       R"(checks.mesh[1].among[2]: "n1/p1" is already listed at checks.mesh[1].among[0])"},
+      {"mesh among an IP",
+       [](Doc& d) { d["checks"]["mesh"] = Doc::parse(R"([{"among": ["n1", "10.1.0.2"]}])"); },
+       R"(checks.mesh[0].among[1]: "10.1.0.2" is not NODE or NODE/POD)"},
+      {"mesh among an unknown pod",
+       [](Doc& d) { d["checks"]["mesh"] = Doc::parse(R"([{"among": ["n1", "n2/p7"]}])"); },
+       R"(checks.mesh[0].among[1]: node n2 has no pod "p7")"},
+      {"mesh among a node without addresses",
+       [](Doc& d) {
+         d["nodes"]["lone"] = Doc::object();
+         d["checks"]["mesh"] = Doc::parse(R"([{"among": ["n1", "lone"]}])");
+       },
+       "checks.mesh[0].among[1]: node lone has no address on a link or switch"},
+      {"mesh among nodes when one has no address",
+       [](Doc& d) {
+         d["nodes"]["lone"] = Doc::object();
+         d["checks"]["mesh"] = Doc::parse(R"([{"among": "nodes"}])");
+       },
+       "checks.mesh[0].among: node lone has no address on a link or switch; list the peers"},
+      {"tcp mesh without a port",
+       [](Doc& d) { d["checks"]["mesh"] = Doc::parse(R"([{"among": "pods", "proto": "tcp"}])"); },
+       "checks.mesh[0].port: required for tcp"},
+      {"icmp mesh with a port",
+       [](Doc& d) { d["checks"]["mesh"] = Doc::parse(R"([{"among": "pods", "port": 80}])"); },
+       "checks.mesh[0].port: only for tcp and udp"},
+      {"mesh with an unknown protocol",
+       [](Doc& d) { d["checks"]["mesh"] = Doc::parse(R"([{"among": "pods", "proto": "x"}])"); },
+       R"(checks.mesh[0].proto: "x" is not tcp, udp or icmp)"},
+      {"mesh with a from",
+       [](Doc& d) { d["checks"]["mesh"] = Doc::parse(R"([{"among": "pods", "from": "n1"}])"); },
+       "checks.mesh[0].from: unknown field"},
+      {"mesh expect not a boolean",
+       [](Doc& d) { d["checks"]["mesh"] = Doc::parse(R"([{"among": "pods", "expect": 0}])"); },
+       "checks.mesh[0].expect: expected a boolean, got number"},
+      {"mesh as an object",
+       [](Doc& d) { d["checks"]["mesh"] = Doc::parse(R"({"among": "pods"})"); },
+       "checks.mesh: expected an array, got object"},
+      {"too many meshes",
+       [](Doc& d) {
+         d["checks"]["mesh"] = Doc::array();
+         for (int i = 0; i < 65; ++i) d["checks"]["mesh"].push_back({{"among", "pods"}});
+       },
+       "checks.mesh: too many entries: 65 (at most 64)"},
   };
   ASSERT_GE(cases.size(), 25u);
   for (const BadCase& c : cases) {
     SCOPED_TRACE(c.what);
     EXPECT_THAT(error_of(c.mutate), StartsWith(c.expected));
   }
+}
+
+TEST(LabTopology, ExampleVxlanHasAPodMesh) {
+  const Topology t = load_example("vxlan-4nodes.json");
+  ASSERT_EQ(t.mesh.size(), 1u);
+  ASSERT_EQ(t.mesh[0].among.size(), 8u);  // 4 nodes x 2 pods, in file order
+  EXPECT_EQ(t.mesh[0].among[0].to_string(), "n1/p1");
+  EXPECT_EQ(t.mesh[0].among[1].to_string(), "n1/p2");
+  EXPECT_EQ(t.mesh[0].among[7].to_string(), "n4/p2");
+  EXPECT_EQ(t.mesh[0].proto, Proto::kIcmp);
+  const auto checks = nsnet::lab::all_checks(t);
+  EXPECT_EQ(checks.size(), t.reach.size() + 8 * 7);
+}
+
+TEST(LabTopology, MeshAmongPodsNodesAndAList) {
+  Doc doc = base_doc();
+  doc["checks"]["mesh"] = Doc::parse(R"([
+    {"among": "pods"},
+    {"among": "nodes", "proto": "udp", "port": 53, "expect": false},
+    {"among": ["n1", "n2/p1", "r"], "proto": "tcp", "port": 80}
+  ])");
+  const Topology t = parse_topology(doc.dump());
+  ASSERT_EQ(t.mesh.size(), 3u);
+  const auto names = [](const nsnet::lab::MeshCheck& m) {
+    std::vector<std::string> out;
+    for (const auto& p : m.among) out.push_back(p.to_string());
+    return out;
+  };
+  EXPECT_EQ(names(t.mesh[0]), (std::vector<std::string>{"n1/p1", "n1/p2", "n2/p1"}));
+  EXPECT_TRUE(t.mesh[0].expect);
+  EXPECT_FALSE(t.mesh[0].port);
+  EXPECT_EQ(names(t.mesh[1]), (std::vector<std::string>{"n1", "n2", "r"}));
+  EXPECT_EQ(t.mesh[1].proto, Proto::kUdp);
+  EXPECT_EQ(t.mesh[1].port, 53);
+  EXPECT_FALSE(t.mesh[1].expect);
+  EXPECT_EQ(names(t.mesh[2]), (std::vector<std::string>{"n1", "n2/p1", "r"}));
+  EXPECT_EQ(t.mesh[2].among[1].node, "n2");
+  EXPECT_EQ(t.mesh[2].among[1].pod, "p1");
+  EXPECT_EQ(t.mesh[2].proto, Proto::kTcp);
+  EXPECT_EQ(t.mesh[2].port, 80);
+}
+
+TEST(LabTopology, AllChecksIsReachThenEveryOrderedPair) {
+  Doc doc = base_doc();
+  doc["checks"]["mesh"] = Doc::parse(R"([
+    {"among": ["n1/p1", "n1/p2", "n2/p1"], "proto": "tcp", "port": 80},
+    {"among": ["n1", "n2"], "expect": false}
+  ])");
+  const Topology t = parse_topology(doc.dump());
+  const auto checks = nsnet::lab::all_checks(t);
+  std::vector<std::string> pairs;
+  for (const auto& c : checks) pairs.push_back(c.from.to_string() + ">" + c.to.to_string());
+  EXPECT_EQ(pairs,
+            (std::vector<std::string>{"n1/p1>n2/p1",  // the reach list first
+                                      "n1/p1>n1/p2", "n1/p1>n2/p1", "n1/p2>n1/p1", "n1/p2>n2/p1",
+                                      "n2/p1>n1/p1", "n2/p1>n1/p2", "n1>n2", "n2>n1"}));
+  EXPECT_EQ(checks[0].proto, Proto::kIcmp);
+  for (std::size_t i = 1; i <= 6; ++i) {
+    EXPECT_EQ(checks[i].proto, Proto::kTcp);
+    EXPECT_EQ(checks[i].port, 80);
+    EXPECT_TRUE(checks[i].expect);
+  }
+  EXPECT_EQ(checks[7].proto, Proto::kIcmp);
+  EXPECT_FALSE(checks[7].port);
+  EXPECT_FALSE(checks[8].expect);
+
+  doc.erase("checks");  // no checks at all
+  EXPECT_TRUE(nsnet::lab::all_checks(parse_topology(doc.dump())).empty());
+}
+
+// A lab of `nodes` cluster nodes with `pods` pods each on one switch, checks left empty.
+Doc lab_of_pods(int nodes, int pods) {
+  Doc doc = Doc::parse(R"({"name": "big", "nodes": {}, "switches": {"u": {"members": {}}},
+                           "cluster": {"cidr": "10.244.0.0/16", "mode": "vxlan", "nodes": {}},
+                           "checks": {}})");
+  for (int n = 0; n < nodes; ++n) {
+    const std::string node = "n" + std::to_string(n);
+    Doc pod_list = Doc::object();
+    for (int p = 0; p < pods; ++p) pod_list["p" + std::to_string(p)] = {{"networks", {"cluster"}}};
+    doc["nodes"][node] = {{"pods", pod_list}};
+    doc["switches"]["u"]["members"][node + ":eth0"] = {"192.168.0." + std::to_string(n + 1) +
+                                                       "/24"};
+    doc["cluster"]["nodes"][node] = {{"underlay", "eth0"}};
+  }
+  return doc;
+}
+
+// The issue's scale target: 16 nodes x 8 pods, full mesh = 16256 pairs from one line, past
+// kMaxChecks (which bounds only the reach list).
+TEST(LabTopology, MeshExpansionIsNotBoundByMaxChecks) {
+  Doc doc = lab_of_pods(16, 8);
+  doc["checks"]["mesh"] = Doc::parse(R"([{"among": "pods"}])");
+  const Topology t = parse_topology(doc.dump());
+  const auto checks = nsnet::lab::all_checks(t);
+  ASSERT_EQ(checks.size(), 16256u);
+  EXPECT_GT(checks.size(), nsnet::lab::kMaxChecks);
+  EXPECT_EQ(checks.front().from.to_string(), "n0/p0");
+  EXPECT_EQ(checks.front().to.to_string(), "n0/p1");
+  EXPECT_EQ(checks.back().from.to_string(), "n15/p7");
+  EXPECT_EQ(checks.back().to.to_string(), "n15/p6");
+  for (const auto& c : checks) ASSERT_NE(c.from, c.to);
+}
+
+// The expansion has a bound of its own, far above kMaxChecks: reach plus every mesh's pairs.
+TEST(LabTopology, MeshExpansionHasItsOwnBound) {
+  Doc doc = lab_of_pods(64, 16);  // 1024 pods: one mesh is 1047552 pairs
+  doc["checks"]["mesh"] = Doc::parse(R"([{"among": "pods"}])");
+  doc["checks"]["reach"] = Doc::array();
+  for (int i = 0; i < 1024; ++i)
+    doc["checks"]["reach"].push_back({{"from", "n0"}, {"to", "n1/p0"}});
+  const Topology t = parse_topology(doc.dump());  // exactly kMaxExpandedChecks
+  EXPECT_EQ(t.reach.size() + t.mesh[0].among.size() * (t.mesh[0].among.size() - 1),
+            nsnet::lab::kMaxExpandedChecks);
+  doc["checks"]["reach"].push_back({{"from", "n0"}, {"to", "n1/p0"}});
+  EXPECT_EQ(error_of(doc.dump()),
+            "checks.mesh[0].among: expands to 1047552 checks; with those before it, more than "
+            "1048576");
+  doc["checks"].erase("reach");
+  doc["checks"]["mesh"].push_back({{"among", {"n0", "n1"}}});
+  EXPECT_NO_THROW((void)parse_topology(doc.dump()));
+  doc["checks"]["mesh"].push_back({{"among", "nodes"}});  // 64 * 63 more
+  EXPECT_THAT(error_of(doc.dump()), StartsWith("checks.mesh[2].among: expands to 4032 checks"));
 }
 
 TEST(LabTopology, BadInputIsAnInvalidConfig) {

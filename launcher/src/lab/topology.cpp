@@ -539,8 +539,17 @@ const Pod* find_pod(const Node& node, std::string_view name) {
   return nullptr;
 }
 
+bool has_address(const std::string& node, const InterfaceMap& interfaces) {
+  for (auto it = interfaces.lower_bound({node, ""});
+       it != interfaces.end() && it->first.first == node; ++it)
+    if (!it->second.addresses.empty()) return true;
+  return false;
+}
+
+// A check's end: NODE or NODE/POD, or (allow_ip, a destination) an IP. A node as a target needs
+// an address to be reached at.
 CheckPeer parse_peer(const Json& j, const JsonPath& path, const Topology& t, bool allow_ip,
-                     const InterfaceMap& interfaces) {
+                     bool is_target, const InterfaceMap& interfaces) {
   const std::string text = get_string(j, path);
   CheckPeer peer;
   if (text.find_first_of(".:") != std::string::npos) {
@@ -556,51 +565,122 @@ CheckPeer parse_peer(const Json& j, const JsonPath& path, const Topology& t, boo
     peer.pod = text.substr(slash + 1);
     if (find_pod(*node, peer.pod) == nullptr)
       fail(path, "node " + peer.node + " has no pod \"" + peer.pod + "\"");
-  } else if (allow_ip) {
-    bool has_address = false;
-    for (auto it = interfaces.lower_bound({peer.node, ""});
-         it != interfaces.end() && it->first.first == peer.node; ++it)
-      has_address = has_address || !it->second.addresses.empty();
-    if (!has_address)
-      fail(path, "node " + peer.node + " has no address on a link or switch; name an IP instead");
+  } else if (is_target && !has_address(peer.node, interfaces)) {
+    fail(path, "node " + peer.node + " has no address on a link or switch" +
+                   (allow_ip ? "; name an IP instead" : ""));
   }
   return peer;
 }
 
-std::vector<ReachCheck> parse_checks(const Json& j, const Topology& t,
-                                     const InterfaceMap& interfaces) {
-  const Fields f(j, JsonPath().key("checks"), {"reach"});
-  std::vector<ReachCheck> out;
-  const Json* reach = f.find("reach");
-  if (reach == nullptr) return out;
-  const JsonPath rp = f.path("reach");
-  const Json& list = get_array(*reach, rp, kMaxChecks);
-  for (std::size_t i = 0; i < list.size(); ++i) {
-    const Fields c(list[i], rp.index(i), {"from", "to", "proto", "port", "expect"});
-    ReachCheck check;
-    check.from = parse_peer(c.require("from"), c.path("from"), t, false, interfaces);
-    check.to = parse_peer(c.require("to"), c.path("to"), t, true, interfaces);
-    if (const Json* v = c.find("proto")) {
-      const std::string proto = get_string(*v, c.path("proto"));
-      if (proto == "icmp")
-        check.proto = Proto::kIcmp;
-      else if (proto == "tcp")
-        check.proto = Proto::kTcp;
-      else if (proto == "udp")
-        check.proto = Proto::kUdp;
-      else
-        fail(c.path("proto"), "\"" + proto + "\" is not tcp, udp or icmp");
-    }
-    if (const Json* v = c.find("port")) {
-      if (check.proto == Proto::kIcmp) fail(c.path("port"), "only for tcp and udp");
-      check.port = static_cast<std::uint16_t>(get_uint(*v, c.path("port"), 1, 65535));
-    } else if (check.proto != Proto::kIcmp) {
-      fail(c.path("port"), "required for " + std::string(to_string(check.proto)));
-    }
-    if (const Json* v = c.find("expect")) check.expect = get_bool(*v, c.path("expect"));
-    out.push_back(std::move(check));
+// proto, port and expect, shared by reach and mesh entries.
+struct ProbeSpec {
+  Proto proto = Proto::kIcmp;
+  std::optional<std::uint16_t> port;
+  bool expect = true;
+};
+
+ProbeSpec parse_probe(const Fields& c) {
+  ProbeSpec spec;
+  if (const Json* v = c.find("proto")) {
+    const std::string proto = get_string(*v, c.path("proto"));
+    if (proto == "icmp")
+      spec.proto = Proto::kIcmp;
+    else if (proto == "tcp")
+      spec.proto = Proto::kTcp;
+    else if (proto == "udp")
+      spec.proto = Proto::kUdp;
+    else
+      fail(c.path("proto"), "\"" + proto + "\" is not tcp, udp or icmp");
   }
-  return out;
+  if (const Json* v = c.find("port")) {
+    if (spec.proto == Proto::kIcmp) fail(c.path("port"), "only for tcp and udp");
+    spec.port = static_cast<std::uint16_t>(get_uint(*v, c.path("port"), 1, 65535));
+  } else if (spec.proto != Proto::kIcmp) {
+    fail(c.path("port"), "required for " + std::string(to_string(spec.proto)));
+  }
+  if (const Json* v = c.find("expect")) spec.expect = get_bool(*v, c.path("expect"));
+  return spec;
+}
+
+// A mesh's peers: "pods", "nodes" or a list of distinct NODE / NODE/POD; at least two.
+std::vector<CheckPeer> parse_among(const Json& j, const JsonPath& path, const Topology& t,
+                                   const InterfaceMap& interfaces) {
+  std::vector<CheckPeer> among;
+  if (j.is_string()) {
+    const std::string what = get_string(j, path);
+    if (what == "pods") {
+      for (const Node& node : t.nodes)
+        for (const Pod& pod : node.pods) among.push_back({node.name, pod.name, std::nullopt});
+    } else if (what == "nodes") {
+      for (const Node& node : t.nodes) {
+        if (!has_address(node.name, interfaces))
+          fail(path,
+               "node " + node.name + " has no address on a link or switch; list the peers instead");
+        among.push_back({node.name, "", std::nullopt});
+      }
+    } else {
+      fail(path, "\"" + what + "\" is not \"pods\", \"nodes\" or a list of NODE or NODE/POD");
+    }
+    if (among.size() < 2)
+      fail(path, "the lab has " + std::to_string(among.size()) + " " +
+                     (what == "pods" ? "pod" : "node") + (among.size() == 1 ? "" : "s") +
+                     "; a mesh needs at least two peers");
+    return among;
+  }
+  if (!j.is_array()) wrong_type(path, "\"pods\", \"nodes\" or an array", j);
+  const Json& list = get_array(j, path, kMaxMeshPeers);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    CheckPeer peer = parse_peer(list[i], path.index(i), t, false, true, interfaces);
+    const auto first = std::find(among.begin(), among.end(), peer);
+    if (first != among.end())
+      fail(path.index(i), "\"" + peer.to_string() + "\" is already listed at " +
+                              path.index(static_cast<std::size_t>(first - among.begin())).str());
+    among.push_back(std::move(peer));
+  }
+  if (among.size() < 2) fail(path, "a mesh needs at least two peers");
+  return among;
+}
+
+void parse_checks(const Json& j, Topology& t, const InterfaceMap& interfaces) {
+  const Fields f(j, JsonPath().key("checks"), {"reach", "mesh"});
+  std::size_t expanded = 0;
+  if (const Json* reach = f.find("reach")) {
+    const JsonPath rp = f.path("reach");
+    const Json& list = get_array(*reach, rp, kMaxChecks);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const Fields c(list[i], rp.index(i), {"from", "to", "proto", "port", "expect"});
+      ReachCheck check;
+      check.from = parse_peer(c.require("from"), c.path("from"), t, false, false, interfaces);
+      check.to = parse_peer(c.require("to"), c.path("to"), t, true, true, interfaces);
+      const ProbeSpec spec = parse_probe(c);
+      check.proto = spec.proto;
+      check.port = spec.port;
+      check.expect = spec.expect;
+      t.reach.push_back(std::move(check));
+    }
+    expanded = t.reach.size();
+  }
+  if (const Json* mesh = f.find("mesh")) {
+    const JsonPath mp = f.path("mesh");
+    const Json& list = get_array(*mesh, mp, kMaxMeshChecks);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const Fields c(list[i], mp.index(i), {"among", "proto", "port", "expect"});
+      MeshCheck check;
+      check.among = parse_among(c.require("among"), c.path("among"), t, interfaces);
+      const ProbeSpec spec = parse_probe(c);
+      check.proto = spec.proto;
+      check.port = spec.port;
+      check.expect = spec.expect;
+      // n <= kMaxMeshPeers, so n * (n - 1) cannot overflow.
+      const std::size_t pairs = check.among.size() * (check.among.size() - 1);
+      expanded += pairs;
+      if (expanded > kMaxExpandedChecks)
+        fail(c.path("among"), "expands to " + std::to_string(pairs) +
+                                  " checks; with those before it, more than " +
+                                  std::to_string(kMaxExpandedChecks));
+      t.mesh.push_back(std::move(check));
+    }
+  }
 }
 
 Json parse_document(std::string_view text) {
@@ -627,6 +707,24 @@ const Node* Topology::find_node(std::string_view name) const noexcept {
   for (const Node& n : nodes)
     if (n.name == name) return &n;
   return nullptr;
+}
+
+std::string CheckPeer::to_string() const {
+  if (ip) return ip->to_string();
+  return pod.empty() ? node : node + "/" + pod;
+}
+
+std::vector<ReachCheck> all_checks(const Topology& t) {
+  std::size_t total = t.reach.size();
+  for (const MeshCheck& m : t.mesh) total += m.among.size() * (m.among.size() - 1);
+  std::vector<ReachCheck> out;
+  out.reserve(total);
+  out.insert(out.end(), t.reach.begin(), t.reach.end());
+  for (const MeshCheck& m : t.mesh)
+    for (std::size_t a = 0; a < m.among.size(); ++a)
+      for (std::size_t b = 0; b < m.among.size(); ++b)
+        if (a != b) out.push_back({m.among[a], m.among[b], m.proto, m.port, m.expect});
+  return out;
 }
 
 std::string_view to_string(ClusterMode mode) noexcept {
@@ -868,7 +966,7 @@ Topology parse_topology(std::string_view text) {
   }
   check_pods(t, plan);
 
-  if (const Json* v = f.find("checks")) t.reach = parse_checks(*v, t, interfaces);
+  if (const Json* v = f.find("checks")) parse_checks(*v, t, interfaces);
   return t;
 }
 

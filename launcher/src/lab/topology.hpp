@@ -35,7 +35,13 @@ inline constexpr std::size_t kMaxAddressesPerEndpoint = 16;
 inline constexpr std::size_t kMaxRoutesPerNode = 256;
 inline constexpr std::size_t kMaxCommandsPerNode = 16;
 inline constexpr std::size_t kMaxSysctlsPerNode = 64;
-inline constexpr std::size_t kMaxChecks = 4096;
+inline constexpr std::size_t kMaxChecks = 4096;    // reach entries
+inline constexpr std::size_t kMaxMeshChecks = 64;  // mesh entries
+// Peers in one mesh's list: every node and every pod.
+inline constexpr std::size_t kMaxMeshPeers = kMaxNodes * (1 + kMaxPodsPerNode);
+// What all_checks() may expand to (reach plus every mesh's ordered pairs): a full mesh over 1024
+// peers. Bounds the checker's memory; kMaxChecks does not apply to the expansion.
+inline constexpr std::size_t kMaxExpandedChecks = std::size_t{1} << 20;
 
 inline constexpr unsigned kDefaultMtu = 1500;
 inline constexpr unsigned kMinMtu = 68;
@@ -138,11 +144,23 @@ struct CheckPeer {
   std::string node;  // empty when ip is set
   std::string pod;   // empty for the node itself
   std::optional<netcore::net::IpAddress> ip;
+  // "NODE", "NODE/POD" or the IP, as the file writes it.
+  [[nodiscard]] std::string to_string() const;
+  friend bool operator==(const CheckPeer&, const CheckPeer&) = default;
 };
 
 struct ReachCheck {
   CheckPeer from;
   CheckPeer to;
+  Proto proto = Proto::kIcmp;
+  std::optional<std::uint16_t> port;  // tcp and udp only
+  bool expect = true;
+};
+
+// Reachability between every two peers of a list, both ways: stands for a ReachCheck per ordered
+// pair (see all_checks). The peers are distinct nodes or pods (no IPs), at least two.
+struct MeshCheck {
+  std::vector<CheckPeer> among;  // "pods": every pod of every node, "nodes": every node, in order
   Proto proto = Proto::kIcmp;
   std::optional<std::uint16_t> port;  // tcp and udp only
   bool expect = true;
@@ -155,6 +173,7 @@ struct Topology {
   std::vector<Switch> switches;
   std::optional<Cluster> cluster;
   std::vector<ReachCheck> reach;
+  std::vector<MeshCheck> mesh;
 
   [[nodiscard]] const Node* find_node(std::string_view name) const noexcept;
 };
@@ -163,6 +182,11 @@ struct Topology {
 // JSON path of the culprit ("links[2].a: unknown node \"n9\""): kDecodingFailure for text that
 // is not JSON, kInvalidNetworkConfig for everything else.
 [[nodiscard]] Topology parse_topology(std::string_view text);
+
+// Every check the topology asks for: the reach list, then for each mesh every ordered pair (a, b)
+// of its peers with a != b, in list order (a outer, b inner). parse_topology bounds the total by
+// kMaxExpandedChecks.
+[[nodiscard]] std::vector<ReachCheck> all_checks(const Topology& topology);
 
 // A tc rate ("100mbit", "1.5gbit", "10mbps" = bytes, a bare number = bits) in bits per second,
 // 8 .. 8 * netcore::net::kMaxTbfValue. Throws Error(kInvalidNetworkConfig) quoting the text.
