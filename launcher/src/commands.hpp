@@ -11,5 +11,6 @@ int ps_command(int argc, char** argv);    // nsnet ps [--json]
 int exec_command(int argc, char** argv);  // nsnet exec ID [--] CMD [ARGS...]
 int stop_command(int argc, char** argv);  // nsnet stop ID...
 int gc_command(int argc, char** argv);    // nsnet gc
+int lab_command(int argc, char** argv);   // nsnet lab up|down|ls|exec|check|graph ...
 
 }  // namespace nsnet

@@ -23,6 +23,7 @@ constexpr Verb kVerbs[] = {
     {"stop", nsnet::stop_command, "stop a running container and tear down its networks"},
     {"gc", nsnet::gc_command, "clean up after containers whose nsnet was killed"},
     {"net", nsnet::net_command, "a CNI runtime: add, check, del, gc, status (like cnitool)"},
+    {"lab", nsnet::lab_command, "multi-node network topologies in namespaces (a test harness)"},
 };
 
 void usage(std::FILE* out) {

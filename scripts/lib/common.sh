@@ -21,6 +21,7 @@ NSNET_TEST_PACKAGES=(
   jq                            # tests/interop checks results and `ip -j` output with it
   iptables                      # the reference portmap and firewall (1.1.1) rule with iptables
   iperf3                        # bandwidth: measured rates against configured ones
+  graphviz                      # nsnet lab graph --svg, and the check that dot accepts our graphs
   uidmap                        # newuidmap/newgidmap: nsnet run's rootless id-range tests
   slirp4netns passt             # rootless networking: nsnet run --network slirp4netns|pasta, the slirp4netns plugin
   socat                         # servers behind published ports in the rootless tests

@@ -66,10 +66,16 @@ Netns Netns::open_pid(pid_t pid) {
 Netns Netns::current() { return open("/proc/thread-self/ns/net"); }
 
 Netns Netns::create() {
-  return current().run([] {
+  // unshare moves only the calling thread, so it runs on a thread of its own that ends inside
+  // the new namespace. No setns first: a new thread starts in its creator's namespaces, and
+  // entering even that one needs privileges over it that a user namespace's root lacks.
+  std::packaged_task<Netns()> task([] {
     if (::unshare(CLONE_NEWNET) != 0) throw_errno("unshare network namespace");
     return current();
   });
+  auto result = task.get_future();
+  std::thread(std::move(task)).join();
+  return result.get();
 }
 
 void Netns::enter_on_this_thread() const {
