@@ -7,6 +7,7 @@
 # NSNET_MAIN_BENCH_ARGS: extra flags for the main-plugin benchmark; the default run (1,000
 # sequential bridge ADDs per side) takes minutes, "--sequential=100 --parallel-total=16" does not.
 # NSNET_USERNET_BENCH_ARGS: extra flags for tests/bench/usernet_bench.sh (e.g. --samples=10).
+# NSNET_LAB_BENCH_ARGS: extra flags for tests/bench/lab_bench.sh (e.g. --runs=1).
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$NSNET_ROOT"
@@ -34,3 +35,6 @@ log "rootless user-mode networking: nsnet run with slirp4netns and pasta (start-
 install_packages iperf3 slirp4netns passt jq
 # shellcheck disable=SC2086  # the flags are meant to split into words
 tests/bench/usernet_bench.sh --nsnet="$NSNET_ROOT/build/release/bin/nsnet" ${NSNET_USERNET_BENCH_ARGS-}
+log "nsnet lab: up, full-mesh check and down of 2..16-node clusters with 8 pods each"
+# shellcheck disable=SC2086
+tests/bench/lab_bench.sh --nsnet="$NSNET_ROOT/build/release/bin/nsnet" ${NSNET_LAB_BENCH_ARGS-}

@@ -192,6 +192,9 @@ TEST(LabTopology, ClusterDefaultsVxlanAndIpv6) {
   Topology t = parse_topology(doc.dump());
   EXPECT_EQ(t.cluster->node_prefix, 24u);
   EXPECT_EQ(plan_cluster(t).vni, nsnet::lab::kDefaultVni);
+  EXPECT_TRUE(t.cluster->static_neighbours);
+  doc["cluster"]["staticNeighbours"] = false;
+  EXPECT_FALSE(parse_topology(doc.dump()).cluster->static_neighbours);
 
   doc = base_doc();
   doc["cluster"]["cidr"] = "fd10::/48";
@@ -366,6 +369,9 @@ TEST(LabTopology, BadInputNamesTheJsonPath) {
        R"(cluster.mode: "ipip" is not host-gw or vxlan)"},
       {"vni for host-gw", [](Doc& d) { d["cluster"]["vni"] = 7; },
        "cluster.vni: only for mode vxlan"},
+      {"staticNeighbours not a boolean",
+       [](Doc& d) { d["cluster"]["staticNeighbours"] = "yes"; },
+       "cluster.staticNeighbours: expected a boolean, got string"},
       {"node prefix shorter than the cluster CIDR", [](Doc& d) { d["cluster"]["nodePrefix"] = 8; },
        "cluster.nodePrefix: must be between 16 and 30, got 8"},
       {"cluster node that does not exist",

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -73,8 +74,18 @@ Netlink connect_in(const Netns& ns) {
   return ns.run([] { return Netlink::connect(); });
 }
 
-void bring_up_loopback(const Netlink& nl) {
-  netcore::net::set_up(nl, netcore::net::get_link(nl, "lo").index);
+// Readies a new node or pod namespace and returns a netlink socket in it. IPv6 duplicate address
+// detection is off for every interface to come: the lab is a closed world, and link-local
+// addresses that stay tentative for a second would fail the first checks (neighbour discovery
+// needs them).
+Netlink prepare_namespace(const Netns& ns) {
+  return ns.run([] {
+    for (const char* key : {"net/ipv6/conf/default/accept_dad", "net/ipv6/conf/all/accept_dad"})
+      (void)netcore::net::write_sysctl_if_exists(key, "0");
+    Netlink nl = Netlink::connect();
+    netcore::net::set_up(nl, netcore::net::get_link(nl, "lo").index);
+    return nl;
+  });
 }
 
 // A UTS namespace holding `hostname`, bind-mounted at `file`. unshare(CLONE_NEWUTS) moves only
@@ -149,8 +160,7 @@ class Builder {
         Netns net = Netns::create();
         net.persist(node_ns_name(n.name), dir_.ns_dir());
         create_uts_namespace(n.hostname, dir_.ns_dir() / node_uts_name(n.name));
-        Netlink nl = connect_in(net);
-        bring_up_loopback(nl);
+        Netlink nl = prepare_namespace(net);
         nodes_.push_back({&n, std::move(net), std::move(nl)});
       } catch (Error& e) {
         throw e.prefix("node " + n.name);
@@ -330,12 +340,14 @@ class Builder {
     if (n.pods.empty()) return;
     const netcore::cni::Runtime runtime(runner_, netcore::cni::ResultCache(dir_.cache_dir(n.name)));
     const auto& node_networks = networks_.at(n.name);
+    std::vector<Netns> pod_namespaces;
+    std::set<IpAddress> cluster_gateways;
     for (const auto& pod : n.pods) {
       if (failed) return;
       try {
         Netns net = Netns::create();
         net.persist(pod_ns_name(n.name, pod.name), dir_.ns_dir());
-        bring_up_loopback(connect_in(net));
+        (void)prepare_namespace(net);
         PodRecord record{n.name, pod.name, {}};
         for (std::size_t i = 0; i < pod.networks.size(); ++i) {
           const auto& list = node_networks.at(pod.networks[i]);
@@ -345,13 +357,62 @@ class Builder {
               .ifname = pod_ifname(i)};
           // Plugins are run from a thread inside the node: they see the node as their host.
           const auto result = handle.net.run([&] { return runtime.add(list, rt); });
-          PodAttachment attachment{list.name, rt.ifname, {}};
-          for (const auto& ip : result.ips) attachment.addresses.push_back(ip.address.to_string());
+          PodAttachment attachment{list.name, rt.ifname, {}, {}};
+          for (const auto& ip : result.ips) {
+            attachment.addresses.push_back(ip.address.to_string());
+            if (ip.interface && *ip.interface >= 0 &&
+                static_cast<std::size_t>(*ip.interface) < result.interfaces.size())
+              attachment.mac = result.interfaces[static_cast<std::size_t>(*ip.interface)].mac;
+            if (list.name == kClusterNetwork && ip.gateway) cluster_gateways.insert(*ip.gateway);
+          }
           record.attachments.push_back(std::move(attachment));
         }
         out.push_back(std::move(record));
+        pod_namespaces.push_back(std::move(net));
       } catch (Error& e) {
         throw e.prefix("pod " + n.name + "/" + pod.name);
+      }
+    }
+    if (t_.cluster && t_.cluster->static_neighbours) {
+      try {
+        add_static_neighbours(handle, out, pod_namespaces, cluster_gateways);
+      } catch (Error& e) {
+        throw e.prefix("node " + n.name + ": static neighbours");
+      }
+    }
+  }
+
+  // Permanent entries, both ways, between the node's bridge and its pods on the cluster network,
+  // and among those pods.
+  static void add_static_neighbours(const NodeHandle& handle, const std::vector<PodRecord>& pods,
+                                    const std::vector<Netns>& namespaces,
+                                    const std::set<IpAddress>& gateways) {
+    struct Member {
+      std::size_t pod = 0;
+      const PodAttachment* attachment = nullptr;
+      netcore::net::MacAddress mac;
+    };
+    std::vector<Member> members;
+    for (std::size_t k = 0; k < pods.size(); ++k)
+      for (const auto& a : pods[k].attachments)
+        if (a.network == kClusterNetwork && !a.mac.empty())
+          members.push_back({k, &a, netcore::net::MacAddress::parse(a.mac)});
+    if (members.empty()) return;
+    const LinkInfo bridge = netcore::net::get_link(handle.nl, std::string(kClusterBridge));
+    for (const auto& m : members)
+      for (const auto& address : m.attachment->addresses)
+        netcore::net::replace_neighbour(
+            handle.nl, {.ifindex = bridge.index, .ip = Prefix::parse(address).address(), .mac = m.mac});
+    for (const auto& m : members) {
+      const Netlink nl = connect_in(namespaces[m.pod]);
+      const int ifindex = netcore::net::get_link(nl, m.attachment->ifname).index;
+      for (const auto& gateway : gateways)
+        netcore::net::replace_neighbour(nl, {.ifindex = ifindex, .ip = gateway, .mac = bridge.mac});
+      for (const auto& other : members) {
+        if (other.pod == m.pod) continue;
+        for (const auto& address : other.attachment->addresses)
+          netcore::net::replace_neighbour(
+              nl, {.ifindex = ifindex, .ip = Prefix::parse(address).address(), .mac = other.mac});
       }
     }
   }

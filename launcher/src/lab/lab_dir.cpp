@@ -157,7 +157,8 @@ std::optional<LabRecord> read_record(const fs::path& file) {
       for (const auto& a : p.at("attachments"))
         pod.attachments.push_back({a.at("network").get<std::string>(),
                                    a.at("ifname").get<std::string>(),
-                                   a.at("addresses").get<std::vector<std::string>>()});
+                                   a.at("addresses").get<std::vector<std::string>>(),
+                                   a.value("mac", "")});
       r.pods.push_back(std::move(pod));
     }
     r.created = j.value("created", std::int64_t{0});
@@ -177,7 +178,10 @@ void LabDir::save(const LabRecord& r) const {
   for (const auto& p : r.pods) {
     json attachments = json::array();
     for (const auto& a : p.attachments)
-      attachments.push_back({{"network", a.network}, {"ifname", a.ifname}, {"addresses", a.addresses}});
+      attachments.push_back({{"network", a.network},
+                             {"ifname", a.ifname},
+                             {"addresses", a.addresses},
+                             {"mac", a.mac}});
     pods.push_back({{"node", p.node}, {"pod", p.pod}, {"attachments", attachments}});
   }
   json j = {{"name", r.name},

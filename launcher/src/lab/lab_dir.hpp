@@ -39,6 +39,7 @@ struct PodAttachment {
   std::string network;
   std::string ifname;
   std::vector<std::string> addresses;  // "10.245.0.2/24", in the result's order
+  std::string mac;                     // the pod's interface, when the result names it
 };
 
 struct PodRecord {

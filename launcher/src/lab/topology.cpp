@@ -454,7 +454,8 @@ void check_routes(const Topology& t, const InterfaceMap& interfaces) {
 }
 
 Cluster parse_cluster(const Json& j, const Topology& t) {
-  const Fields f(j, JsonPath().key("cluster"), {"cidr", "nodePrefix", "mode", "vni", "nodes"});
+  const Fields f(j, JsonPath().key("cluster"),
+                 {"cidr", "nodePrefix", "mode", "vni", "staticNeighbours", "nodes"});
   Cluster c;
   c.cidr = parse_network(f.require("cidr"), f.path("cidr"));
   c.node_prefix = c.cidr.is_v4() ? kDefaultNodePrefixV4 : kDefaultNodePrefixV6;
@@ -475,6 +476,8 @@ Cluster parse_cluster(const Json& j, const Topology& t) {
     if (c.mode != ClusterMode::kVxlan) fail(f.path("vni"), "only for mode vxlan");
     c.vni = static_cast<std::uint32_t>(get_uint(*v, f.path("vni"), 1, kMaxVni));
   }
+  if (const Json* v = f.find("staticNeighbours"))
+    c.static_neighbours = get_bool(*v, f.path("staticNeighbours"));
   const JsonPath np = f.path("nodes");
   const Json& nodes = get_object(f.require("nodes"), np, kMaxNodes);
   if (nodes.empty()) fail(np, "a cluster needs at least one node");

@@ -134,6 +134,10 @@ struct Cluster {
   unsigned node_prefix = kDefaultNodePrefixV4;
   ClusterMode mode = ClusterMode::kHostGw;
   std::uint32_t vni = kDefaultVni;  // vxlan only
+  // Permanent ARP/NDP entries between each node's pods and its bridge, instead of learning them:
+  // every namespace of a lab shares the kernel's one neighbour table, whose default limit
+  // (gc_thresh3, 1024 learnt entries) a full mesh of 128 pods overflows.
+  bool static_neighbours = true;
   std::vector<ClusterNode> nodes;   // in the order of the top-level "nodes"
 };
 
