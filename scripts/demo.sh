@@ -68,6 +68,12 @@ setpriv --reuid 65534 --regid 65534 --clear-groups \
   echo "TCP round trip through slirp4netns to the host side (10.0.2.2 -> 127.0.0.1:7777): \"$reply\""'
 echo "(exit status $?; slirp4netns processes left: $(pgrep -c -x slirp4netns || true))"
 
-log "after teardown: host links, IPAM reservations, result cache, nsnet state"
+log "nsnet lab up conf/lab/vxlan-4nodes.json; nsnet lab check vxlan4; nsnet lab down vxlan4"
+"$nsnet" lab up "$NSNET_ROOT/conf/lab/vxlan-4nodes.json"
+"$nsnet" lab exec vxlan4 n1/p1 -- ip route
+"$nsnet" lab check vxlan4
+"$nsnet" lab down vxlan4
+
+log "after teardown: host links, IPAM reservations, result cache, nsnet and lab state"
 ip -brief link
-ls /run/cni/networks/nsnet /var/lib/cni/results /run/nsnet
+ls /run/cni/networks/nsnet /var/lib/cni/results /run/nsnet /run/nsnet-lab

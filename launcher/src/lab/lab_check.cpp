@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -98,15 +99,36 @@ std::string describe(const ReachCheck& check) {
   return proto;
 }
 
-void print_matrix(const std::vector<ReachCheck>& checks, const std::vector<bool>& passed) {
-  std::vector<std::string> rows;
-  std::vector<std::string> columns;
+// Rows and columns in the file's order: nodes, each followed by its pods; IPs last.
+std::vector<std::string> ordered_peers(const std::vector<CheckPeer>& peers, const Topology& t) {
+  auto rank = [&](const CheckPeer& p) {
+    if (p.ip) return std::make_tuple(t.nodes.size(), std::size_t{0}, p.ip->to_string());
+    std::size_t node = 0;
+    while (node < t.nodes.size() && t.nodes[node].name != p.node) ++node;
+    std::size_t pod = 0;
+    if (!p.pod.empty() && node < t.nodes.size())
+      while (pod < t.nodes[node].pods.size() && t.nodes[node].pods[pod].name != p.pod) ++pod;
+    return std::make_tuple(node, p.pod.empty() ? 0 : pod + 1, std::string());
+  };
+  std::vector<CheckPeer> sorted = peers;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
+  std::vector<std::string> names;
+  for (const auto& p : sorted)
+    if (names.empty() || names.back() != p.to_string()) names.push_back(p.to_string());
+  return names;
+}
+
+void print_matrix(const std::vector<ReachCheck>& checks, const std::vector<bool>& passed,
+                  const Topology& t) {
+  std::vector<CheckPeer> sources;
+  std::vector<CheckPeer> targets;
   for (const auto& c : checks) {
-    if (std::find(rows.begin(), rows.end(), c.from.to_string()) == rows.end())
-      rows.push_back(c.from.to_string());
-    if (std::find(columns.begin(), columns.end(), c.to.to_string()) == columns.end())
-      columns.push_back(c.to.to_string());
+    sources.push_back(c.from);
+    targets.push_back(c.to);
   }
+  const std::vector<std::string> rows = ordered_peers(sources, t);
+  const std::vector<std::string> columns = ordered_peers(targets, t);
   if (columns.size() > kMaxMatrixColumns) return;
   std::size_t width = std::strlen("FROM \\ TO");
   for (const auto& r : rows) width = std::max(width, r.size());
@@ -219,7 +241,7 @@ int check_verb(int argc, char** argv) {
       }
       std::printf("%s\n", report.dump(2).c_str());
     } else {
-      print_matrix(checks, passed);
+      print_matrix(checks, passed, topology);
       for (std::size_t i = 0; i < checks.size(); ++i) {
         if (passed[i]) continue;
         std::printf("FAIL %s -> %s (%s) %s: expected %s, got %s\n",
