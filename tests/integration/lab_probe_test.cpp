@@ -14,6 +14,7 @@
 #include "netcore/net/address.hpp"
 #include "netcore/net/link.hpp"
 #include "netcore/net/netlink.hpp"
+#include "netcore/net/route.hpp"
 #include "netcore/net/sysctl.hpp"
 #include "support/sandbox.hpp"
 #include "support/socket_probe.hpp"
@@ -119,6 +120,26 @@ TEST_F(LabProbeTest, IcmpWithoutARouteIsNetworkUnreachable) {
     EXPECT_FALSE(outcome.reached);
     EXPECT_EQ(outcome.detail, "network unreachable");
     EXPECT_EQ(outcome.rtt.count(), 0);
+  }
+}
+
+TEST_F(LabProbeTest, IcmpErrorFromARouterEndsTheProbe) {
+  // host_ routes the island's prefixes through container_, which forwards but has no route
+  // there: it answers with destination unreachable (no route), quoting our echo request.
+  container_->run([] {
+    netcore::net::write_sysctl("net/ipv4/ip_forward", "1");
+    netcore::net::write_sysctl("net/ipv6/conf/all/forwarding", "1");
+  });
+  const Netlink host_nl = host_->run([] { return Netlink::connect(); });
+  netcore::net::add_route(
+      host_nl, {.dst = Prefix::parse("10.78.0.0/24"), .gateway = parse_ip_address("10.77.0.2")});
+  netcore::net::add_route(
+      host_nl, {.dst = Prefix::parse("fd78::/64"), .gateway = parse_ip_address("fd77::2")});
+  const auto outcomes = run_probes({icmp(*host_, "10.78.0.1"), icmp(*host_, "fd78::1")});
+  ASSERT_EQ(outcomes.size(), 2u);
+  for (const auto& outcome : outcomes) {
+    EXPECT_FALSE(outcome.reached);
+    EXPECT_EQ(outcome.detail, "network unreachable");
   }
 }
 

@@ -158,6 +158,51 @@ std::string describe_error(int error) {
   return text;
 }
 
+// The header length of the IPv4 packet at `packet`; 0 if it is not a whole IPv4 header.
+std::size_t ipv4_header_length(const unsigned char* packet, std::size_t length) {
+  if (length < 20 || (packet[0] >> 4) != 4) return 0;
+  const std::size_t header = static_cast<std::size_t>(packet[0] & 0x0f) * 4;
+  return header >= 20 && header <= length ? header : 0;
+}
+
+// An outcome's detail for an ICMP destination unreachable (v4) / ICMPv6 (v6) code.
+std::string describe_unreachable(bool v4, unsigned code) {
+  if (v4) {
+    switch (code) {
+      case ICMP_NET_UNREACH:
+      case ICMP_NET_UNKNOWN:
+        return "network unreachable";
+      case ICMP_HOST_UNREACH:
+      case ICMP_HOST_UNKNOWN:
+        return "host unreachable";
+      case ICMP_PROT_UNREACH:
+        return "protocol unreachable";
+      case ICMP_PORT_UNREACH:
+        return "port unreachable";
+      case ICMP_NET_ANO:
+      case ICMP_HOST_ANO:
+      case ICMP_PKT_FILTERED:
+        return "administratively prohibited";
+      default:
+        return "destination unreachable (code " + std::to_string(code) + ")";
+    }
+  }
+  switch (code) {
+    case ICMP6_DST_UNREACH_NOROUTE:
+      return "network unreachable";
+    case ICMP6_DST_UNREACH_ADDR:
+      return "host unreachable";
+    case ICMP6_DST_UNREACH_NOPORT:
+      return "port unreachable";
+    case ICMP6_DST_UNREACH_ADMIN:
+    case 5:  // source address failed ingress/egress policy (RFC 4443)
+    case 6:  // reject route to destination
+      return "administratively prohibited";
+    default:
+      return "destination unreachable (code " + std::to_string(code) + ")";
+  }
+}
+
 bool is_transient(int error) {
   return error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS || error == EINTR;
 }
@@ -171,7 +216,8 @@ std::uint16_t inet_checksum(const unsigned char* data, std::size_t length) {
   return static_cast<std::uint16_t>(~sum);
 }
 
-// A raw ICMP socket of `family` that only receives echo replies. Call inside the namespace.
+// A raw ICMP socket of `family` that only receives echo replies and destination unreachables. Call
+// inside the namespace.
 UniqueFd open_icmp_socket(int family) {
   const bool v4 = family == AF_INET;
   const int protocol = v4 ? static_cast<int>(IPPROTO_ICMP) : static_cast<int>(IPPROTO_ICMPV6);
@@ -179,13 +225,14 @@ UniqueFd open_icmp_socket(int family) {
   if (!fd) netcore::throw_errno(v4 ? "create raw icmp socket" : "create raw icmpv6 socket");
   if (v4) {
     icmp_filter filter{};
-    filter.data = ~(1u << ICMP_ECHOREPLY);  // the bits of blocked types
+    filter.data = ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH));  // blocked types' bits
     if (::setsockopt(fd.get(), SOL_RAW, ICMP_FILTER, &filter, sizeof filter) != 0)
       netcore::throw_errno("set ICMP_FILTER on raw icmp socket");
   } else {
     icmp6_filter filter{};
     ICMP6_FILTER_SETBLOCKALL(&filter);
     ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filter);
+    ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &filter);
     if (::setsockopt(fd.get(), IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter) != 0)
       netcore::throw_errno("set ICMP6_FILTER on raw icmpv6 socket");
   }
@@ -518,7 +565,7 @@ class ProbeRun final {
     const std::size_t index = event.data.u64 & 0xffffffffu;
     switch (kind) {
       case Kind::kIcmpSocket:
-        read_echo_replies(index);
+        read_icmp(index);
         break;
       case Kind::kListener:
         if (listeners_[index].proto == Proto::kTcp)
@@ -536,7 +583,8 @@ class ProbeRun final {
     }
   }
 
-  void read_echo_replies(std::size_t socket_index) {
+  // Echo replies, and destination-unreachable errors quoting one of our echo requests.
+  void read_icmp(std::size_t socket_index) {
     const IcmpSocket& socket = icmp_sockets_[socket_index];
     const bool v4 = socket.family == AF_INET;
     unsigned char buffer[2048];
@@ -550,25 +598,53 @@ class ProbeRun final {
         return;  // EAGAIN: drained (a raw socket without IP_RECVERR reports no other errors)
       }
       const auto now = Clock::now();
-      std::size_t offset = 0;
-      if (v4) {  // a raw IPv4 socket receives the IP header too
-        if (received < 20) continue;
-        offset = static_cast<std::size_t>(buffer[0] & 0x0f) * 4;
-      }
       const auto length = static_cast<std::size_t>(received);
+      // A raw IPv4 socket receives the IP header too; an IPv6 one starts at the ICMPv6 header.
+      const std::size_t offset = v4 ? ipv4_header_length(buffer, length) : 0;
+      if (offset == 0 && v4) continue;
       if (length < offset + 8) continue;
       const unsigned char* icmp = buffer + offset;
-      if (icmp[0] != (v4 ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY) || icmp[1] != 0) continue;
-      if (((icmp[4] << 8) | icmp[5]) != icmp_id_) continue;
-      const auto token = read_token(icmp + 8, length - offset - 8, nonce_);
-      if (!token || token->index >= probes_.size()) continue;
-      const std::size_t i = token->index;
-      if (((icmp[6] << 8) | icmp[7]) != static_cast<int>(i & 0xffff)) continue;
-      if (probes_[i].proto != Proto::kIcmp || states_[i].icmp_socket != socket_index ||
-          states_[i].phase != Phase::kActive || !same_address(from, probes_[i].to))
+      const std::size_t icmp_length = length - offset;
+      if (icmp[0] == (v4 ? ICMP_ECHOREPLY : ICMP6_ECHO_REPLY)) {
+        const auto match = match_echo(icmp, icmp_length, socket_index);
+        if (match && same_address(from, probes_[match->first].to))
+          finish(match->first, true, {},
+                 now - Clock::time_point(std::chrono::nanoseconds(match->second)));
         continue;
-      finish(i, true, {}, now - Clock::time_point(std::chrono::nanoseconds(token->sent_ns)));
+      }
+      // Destination unreachable: its data is the start of the packet that failed (our echo
+      // request, with its IP header). Sent by a router on the way or the destination itself
+      // (a reject rule); the kernel rate-limits them, so other probes may still time out.
+      if (icmp[0] != (v4 ? ICMP_DEST_UNREACH : ICMP6_DST_UNREACH)) continue;
+      const unsigned char* inner = icmp + 8;
+      const std::size_t inner_length = icmp_length - 8;
+      std::size_t inner_header = 0;
+      if (v4) {
+        inner_header = ipv4_header_length(inner, inner_length);
+      } else if (inner_length >= 40 && (inner[0] >> 4) == 6 && inner[6] == IPPROTO_ICMPV6) {
+        inner_header = 40;  // no extension headers: we send none
+      }
+      if (inner_header == 0 || inner_length < inner_header + 8) continue;
+      const unsigned char* echo = inner + inner_header;
+      if (echo[0] != (v4 ? ICMP_ECHO : ICMP6_ECHO_REQUEST)) continue;
+      if (const auto match = match_echo(echo, inner_length - inner_header, socket_index))
+        finish(match->first, false, describe_unreachable(v4, icmp[1]));
     }
+  }
+
+  // The active probe an echo message (request or reply: id, sequence, token) belongs to, and
+  // when it was sent; nullopt when it is not one of this call's on this socket.
+  [[nodiscard]] std::optional<std::pair<std::size_t, std::int64_t>> match_echo(
+      const unsigned char* echo, std::size_t length, std::size_t socket_index) const {
+    if (length < 8 || echo[1] != 0 || ((echo[4] << 8) | echo[5]) != icmp_id_) return std::nullopt;
+    const auto token = read_token(echo + 8, length - 8, nonce_);
+    if (!token || token->index >= probes_.size()) return std::nullopt;
+    const std::size_t i = token->index;
+    if (((echo[6] << 8) | echo[7]) != static_cast<int>(i & 0xffff)) return std::nullopt;
+    if (probes_[i].proto != Proto::kIcmp || states_[i].icmp_socket != socket_index ||
+        states_[i].phase != Phase::kActive)
+      return std::nullopt;
+    return std::make_pair(i, token->sent_ns);
   }
 
   void accept_connections(const Listener& listener) {

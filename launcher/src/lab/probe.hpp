@@ -8,11 +8,12 @@
 // Sockets are made inside their namespace with Netns::run (a socket stays in the netns it was
 // created in), one run per namespace for every socket that namespace needs at that moment, and
 // are then driven from the calling thread:
-//  - ICMP: one raw socket per (source namespace, family), filtered to echo replies
-//    (ICMP_FILTER / ICMP6_FILTER); requests are told apart by ICMP id + sequence and a payload
-//    naming this call and the probe. An echo request is resent every `resend` until `to` itself
-//    answers or the timeout passes. Needs CAP_NET_RAW over the source namespace (root, or root
-//    of the user namespace owning it).
+//  - ICMP: one raw socket per (source namespace, family), filtered to echo replies and
+//    destination unreachables (ICMP_FILTER / ICMP6_FILTER); requests are told apart by ICMP id +
+//    sequence and a payload naming this call and the probe. An echo request is resent every
+//    `resend` until `to` itself answers or the timeout passes; a destination unreachable quoting
+//    the request (a router without a route, a reject rule) ends the probe early. Needs
+//    CAP_NET_RAW over the source namespace (root, or root of the user namespace owning it).
 //  - TCP: a listener on `to:port` in `target` for the whole call (one per (target, address,
 //    port), bound with IP_FREEBIND so that an address still in IPv6 DAD or missing is a probe
 //    outcome, not a setup failure); if the port is taken (EADDRINUSE), whatever holds it
@@ -59,9 +60,12 @@ struct ProbeOutcome {
   // Reached: from the (last) request sent to its answer (echo reply, connect completion, echoed
   // token). 0 when not reached.
   std::chrono::microseconds rtt{0};
-  // Empty when reached. Otherwise why not: "timeout", "connection refused" (tcp RST, udp port
-  // unreachable), "network unreachable" (no route: the source kernel refused to send), "host
-  // unreachable", or the system's text of another errno, lowercase ("permission denied").
+  // Empty when reached. Otherwise why not: "timeout"; "connection refused" (tcp RST, udp port
+  // unreachable); "network unreachable" (no route, in the source namespace or reported by a
+  // router); "host unreachable"; "administratively prohibited" (icmp: a reject rule);
+  // "port unreachable", "protocol unreachable" (icmp); or the system's text of another errno,
+  // lowercase ("permission denied"). Routers rate-limit their ICMP errors, so of many probes
+  // into one unreachable network some may say "timeout" instead.
   std::string detail;
 };
 
