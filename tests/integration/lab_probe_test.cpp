@@ -282,39 +282,62 @@ TEST_F(LabProbeTest, RejectsAnIncompleteProbeBeforeOpeningAnything) {
   } catch (const netcore::Error& e) {
     EXPECT_EQ(e.msg(), "probe 0: udp needs a port");
   }
+  try {
+    (void)run_probes({Probe{.from = &*host_}});
+    ADD_FAILURE() << "no exception";
+  } catch (const netcore::Error& e) {
+    EXPECT_EQ(e.msg(), "probe 0: no destination address");
+  }
   EXPECT_EQ(probe_test_count_entries("/proc/self/fd"), fds);
   EXPECT_TRUE(run_probes({}).empty());
 }
 
-// Ten namespaces on one bridge (in a hub namespace), ten IPv4 and ten IPv6 addresses each; every
-// namespace pings every address of the nine others: 1800 probes, all at once.
+// Ten namespaces behind one router (host_), ten IPv4 and ten IPv6 addresses each; every
+// namespace pings every address of the nine others: 1800 probes, all at once. Routed rather
+// than bridged: the kernel's neighbour tables are shared by every namespace on the machine
+// (gc_thresh3, 1024 by default), so a flat network of 1800 neighbours would overflow them; here
+// each namespace has one neighbour per family and the router ten.
 TEST_F(LabProbeTest, FullMeshOfTenNamespacesInOneBatch) {
   constexpr int kNamespaces = 10;
   constexpr int kAddresses = 10;
-  const Netns& hub = *host_;
-  const Netlink hub_nl = hub.run([] { return Netlink::connect(); });
-  const auto bridge = netcore::net::ensure_bridge(hub_nl, {.name = unique_name("pbr")});
+  const Netns& router = *host_;
+  // A router sends neighbour solicitations for forwarded packets only from a link-local
+  // address that passed DAD (a second or two): without DAD, IPv6 is routed at once.
+  const auto no_dad = [] { netcore::net::write_sysctl("net/ipv6/conf/default/accept_dad", "0"); };
+  router.run([&] {
+    no_dad();
+    netcore::net::write_sysctl("net/ipv4/ip_forward", "1");
+    netcore::net::write_sysctl("net/ipv6/conf/all/forwarding", "1");
+  });
+  const Netlink router_nl = router.run([] { return Netlink::connect(); });
   std::vector<Netns> nodes;
   std::vector<std::vector<std::string>> addresses(kNamespaces);
   for (int k = 0; k < kNamespaces; ++k) {
+    const std::string n = std::to_string(k);
     nodes.push_back(Netns::create());
-    const auto port =
-        netcore::net::create_veth(hub_nl, {.name = unique_name("pb" + std::to_string(k)),
-                                           .peer_name = "eth0",
-                                           .peer_netns = &nodes[k]});
-    netcore::net::set_master(hub_nl, port.index, bridge.index);
-    netcore::net::set_up(hub_nl, port.index);
+    nodes[k].run(no_dad);
+    const auto port = netcore::net::create_veth(
+        router_nl, {.name = unique_name("pr" + n), .peer_name = "eth0", .peer_netns = &nodes[k]});
+    configure(router_nl, port.index, "10.80." + n + ".1/24", "fd80:" + n + "::1/64");
+    netcore::net::add_route(router_nl, {.dst = Prefix::parse("10.79." + n + ".0/24"),
+                                        .gateway = parse_ip_address("10.80." + n + ".2")});
+    netcore::net::add_route(router_nl, {.dst = Prefix::parse("fd79:" + n + "::/64"),
+                                        .gateway = parse_ip_address("fd80:" + n + "::2")});
     const Netlink nl = nodes[k].run([] { return Netlink::connect(); });
     const auto eth0 = netcore::net::get_link(nl, "eth0");
+    configure(nl, eth0.index, "10.80." + n + ".2/24", "fd80:" + n + "::2/64");
+    netcore::net::add_route(
+        nl, {.dst = Prefix::parse("0.0.0.0/0"), .gateway = parse_ip_address("10.80." + n + ".1")});
+    netcore::net::add_route(
+        nl, {.dst = Prefix::parse("::/0"), .gateway = parse_ip_address("fd80:" + n + "::1")});
     for (int j = 1; j <= kAddresses; ++j) {
-      const std::string v4 = "10.79.0." + std::to_string(k * kAddresses + j);
-      const std::string v6 = "fd79::" + std::to_string(k * 100 + j);
-      netcore::net::add_address(nl, eth0.index, Prefix::parse(v4 + "/24"));
-      netcore::net::add_address(nl, eth0.index, Prefix::parse(v6 + "/64"), {.nodad = true});
+      const std::string v4 = "10.79." + n + "." + std::to_string(j);
+      const std::string v6 = "fd79:" + n + "::" + std::to_string(j);
+      netcore::net::add_address(nl, eth0.index, Prefix::parse(v4 + "/32"));
+      netcore::net::add_address(nl, eth0.index, Prefix::parse(v6 + "/128"), {.nodad = true});
       addresses[k].push_back(v4);
       addresses[k].push_back(v6);
     }
-    netcore::net::set_up(nl, eth0.index);
   }
   std::vector<Probe> probes;
   for (int from = 0; from < kNamespaces; ++from)

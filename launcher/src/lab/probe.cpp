@@ -359,6 +359,9 @@ class ProbeRun final {
       if (probe.from == nullptr)
         throw Error(ErrorCode::kInvalidNetworkConfig,
                     "probe " + std::to_string(i) + ": no source namespace");
+      if (probe.to.is_unspecified())
+        throw Error(ErrorCode::kInvalidNetworkConfig,
+                    "probe " + std::to_string(i) + ": no destination address");
       if (probe.proto != Proto::kIcmp && probe.port == 0)
         throw Error(
             ErrorCode::kInvalidNetworkConfig,

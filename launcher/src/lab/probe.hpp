@@ -46,7 +46,7 @@ namespace nsnet::lab {
 // One reachability probe: can `from` reach `to` over `proto`?
 struct Probe {
   const netcore::net::Netns* from = nullptr;  // source namespace (borrowed); required
-  netcore::net::IpAddress to;                 // destination address
+  netcore::net::IpAddress to;                 // destination address; required
   // The namespace owning `to`, where tcp/udp listeners are bound for the call (borrowed). Null:
   // `to` is outside the lab, and something must already listen (and, for udp, echo) there.
   // Ignored for icmp (the kernel answers echo requests).
@@ -81,7 +81,8 @@ struct ProbeOptions {
 
 // Runs every probe concurrently; returns one outcome per probe, in order. Per-probe failures
 // (no route, refused, no answer) are outcomes. Throws Error(kInvalidNetworkConfig) "probe N: ..."
-// for a probe without `from`, or tcp/udp without a port, before anything is opened; SysError
+// for a probe without `from`, with an unspecified `to` (0.0.0.0, ::), or tcp/udp without a port,
+// before anything is opened; SysError
 // naming the operation and the address when setup fails: a socket that cannot be created (e.g.
 // EPERM for a raw socket without CAP_NET_RAW, EMFILE), a listener that cannot be bound for a
 // reason other than EADDRINUSE (e.g. EACCES for a privileged port), epoll failing.
