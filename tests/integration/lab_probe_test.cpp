@@ -288,6 +288,9 @@ TEST_F(LabProbeTest, RejectsAnIncompleteProbeBeforeOpeningAnything) {
   } catch (const netcore::Error& e) {
     EXPECT_EQ(e.msg(), "probe 0: no destination address");
   }
+  EXPECT_THROW(
+      (void)run_probes({icmp(*host_, "10.77.0.2")}, {.resend = std::chrono::milliseconds(0)}),
+      netcore::Error);
   EXPECT_EQ(probe_test_count_entries("/proc/self/fd"), fds);
   EXPECT_TRUE(run_probes({}).empty());
 }

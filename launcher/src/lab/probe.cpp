@@ -354,6 +354,9 @@ class ProbeRun final {
 
  private:
   void validate() const {
+    if (options_.timeout.count() <= 0 || options_.resend.count() <= 0)
+      throw Error(ErrorCode::kInvalidNetworkConfig,
+                  "probe options: timeout and resend must be positive");
     for (std::size_t i = 0; i < probes_.size(); ++i) {
       const Probe& probe = probes_[i];
       if (probe.from == nullptr)

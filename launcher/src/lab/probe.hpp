@@ -57,8 +57,8 @@ struct Probe {
 
 struct ProbeOutcome {
   bool reached = false;
-  // Reached: from the (last) request sent to its answer (echo reply, connect completion, echoed
-  // token). 0 when not reached.
+  // Reached: icmp and udp, from sending the request (echo, token) that was answered to its
+  // answer; tcp, from connect to its completion. 0 when not reached.
   std::chrono::microseconds rtt{0};
   // Empty when reached. Otherwise why not: "timeout"; "connection refused" (tcp RST, udp port
   // unreachable); "network unreachable" (no route, in the source namespace or reported by a
@@ -82,7 +82,8 @@ struct ProbeOptions {
 // Runs every probe concurrently; returns one outcome per probe, in order. Per-probe failures
 // (no route, refused, no answer) are outcomes. Throws Error(kInvalidNetworkConfig) "probe N: ..."
 // for a probe without `from`, with an unspecified `to` (0.0.0.0, ::), or tcp/udp without a port,
-// before anything is opened; SysError
+// and "probe options: ..." for a timeout or resend interval that is not positive, before anything
+// is opened; SysError
 // naming the operation and the address when setup fails: a socket that cannot be created (e.g.
 // EPERM for a raw socket without CAP_NET_RAW, EMFILE), a listener that cannot be bound for a
 // reason other than EADDRINUSE (e.g. EACCES for a privileged port), epoll failing.
