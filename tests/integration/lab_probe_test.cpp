@@ -23,7 +23,6 @@
 namespace nsnet::lab {
 namespace {
 
-using netcore::net::IpAddress;
 using netcore::net::Netlink;
 using netcore::net::Netns;
 using netcore::net::parse_ip_address;

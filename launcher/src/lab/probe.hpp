@@ -1,7 +1,7 @@
 #pragma once
 
 // The reachability probe engine of `nsnet lab check` (issue #8): runs many probes (ICMP echo, TCP
-// connect, UDP echo) from one network namespace to an address, all at once, on the calling
+// connect, UDP echo), each from a network namespace to an address, all at once, on the calling
 // thread (epoll over non-blocking sockets). A 16-node x 8-pod full mesh is 16256 probes; an
 // expected-unreachable probe costs one timeout, and all of them wait in parallel.
 //
@@ -26,10 +26,11 @@
 // wait for a free slot (their timeout starts when they do).
 //
 // Thread-safety: run_probes is reentrant; concurrent calls (even into the same namespaces) keep
-// their replies apart. It starts no thread but Netns::run's short-lived ones, and closes every
-// fd it opened before it returns or throws. Process-wide side effect: when a call needs more
-// fds than the soft RLIMIT_NOFILE allows, the soft limit is raised (up to the hard limit) and
-// left raised.
+// their replies apart. (But a tcp/udp probe of one call may be answered by another call's
+// listener on the same address and port, and fail once that call has returned.) It starts no thread
+// but Netns::run's short-lived ones, and closes every fd it opened before it returns or throws.
+// Process-wide side effect: when a call needs more fds than the soft RLIMIT_NOFILE allows, the soft
+// limit is raised (up to the hard limit) and left raised.
 
 #include <chrono>
 #include <cstddef>
@@ -83,10 +84,9 @@ struct ProbeOptions {
 // (no route, refused, no answer) are outcomes. Throws Error(kInvalidNetworkConfig) "probe N: ..."
 // for a probe without `from`, with an unspecified `to` (0.0.0.0, ::), or tcp/udp without a port,
 // and "probe options: ..." for a timeout or resend interval that is not positive, before anything
-// is opened; SysError
-// naming the operation and the address when setup fails: a socket that cannot be created (e.g.
-// EPERM for a raw socket without CAP_NET_RAW, EMFILE), a listener that cannot be bound for a
-// reason other than EADDRINUSE (e.g. EACCES for a privileged port), epoll failing.
+// is opened. Throws SysError naming the operation and the address when setup fails: a socket that
+// cannot be created (e.g. EPERM for a raw socket without CAP_NET_RAW, EMFILE), a listener that
+// cannot be bound for a reason other than EADDRINUSE (e.g. EACCES for a privileged port), epoll.
 [[nodiscard]] std::vector<ProbeOutcome> run_probes(const std::vector<Probe>& probes,
                                                    const ProbeOptions& options = {});
 
