@@ -6,7 +6,8 @@
 #
 #   tests/bench/lab_bench.sh --nsnet=BIN [--runs=N] [--nodes="2 4 8 16"] [--pods=8]
 #
-# Prints a table (medians of N runs) and one machine-readable line per figure:
+# Prints a table (medians of N runs; SETTLED: from `down` until the machine is idle again, the
+# kernel having freed the namespaces) and one machine-readable line per figure:
 # `lab_bench MODE NODESxPODS PHASE=SECONDS`.
 set -euo pipefail
 
@@ -47,28 +48,43 @@ PY
 }
 
 seconds() { local t=${EPOCHREALTIME/./}; echo "$t"; }   # µs
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e6 }'; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", (b - a) / 1e6 }'; }
+# `down` returns once the lab's namespaces are unmounted; the kernel then frees them in the
+# background (cleanup_net). Waits until the machine is idle again (under 10% busy over 50 ms,
+# from /proc/stat) so the next run starts clean, and reports how long that took.
+settle() {
+  local prev now
+  prev=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+  while sleep 0.05; do
+    now=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+    if awk -v p="$prev" -v n="$now" 'BEGIN { split(p, a); split(n, b);
+         exit !((b[2] - a[2]) > 0 && (b[1] - a[1]) / (b[2] - a[2]) < 0.10) }'; then return; fi
+    prev=$now
+  done
+}
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-printf '%-8s %-8s %8s %8s %8s %10s %8s\n' MODE LAB UP CHECK DOWN "UP/POD" CHECKS
+printf '%-8s %-8s %8s %8s %8s %8s %10s %8s\n' MODE LAB UP CHECK DOWN SETTLED "UP/POD" CHECKS
+settle
 for mode in vxlan host-gw; do
   for nodes in $NODES; do
     file=$WORK/$mode-$nodes.json
     topology "$mode" "$nodes" "$PODS" >"$file"
-    : >"$WORK/up" ; : >"$WORK/check"; : >"$WORK/down"
+    : >"$WORK/up" ; : >"$WORK/check"; : >"$WORK/down"; : >"$WORK/settle"
     for ((run = 0; run < RUNS; run++)); do
       t0=$(seconds); "$NSNET" lab up -q "$file"; t1=$(seconds)
       "$NSNET" lab check --json "bench$nodes" >"$WORK/report" || { cat "$WORK/report"; exit 1; }
-      t2=$(seconds); "$NSNET" lab down "bench$nodes"; t3=$(seconds)
+      t2=$(seconds); "$NSNET" lab down "bench$nodes"; t3=$(seconds); settle; t4=$(seconds)
       elapsed "$t0" "$t1" >>"$WORK/up"; elapsed "$t1" "$t2" >>"$WORK/check"
-      elapsed "$t2" "$t3" >>"$WORK/down"
+      elapsed "$t2" "$t3" >>"$WORK/down"; elapsed "$t2" "$t4" >>"$WORK/settle"
     done
     up=$(median <"$WORK/up"); check=$(median <"$WORK/check"); down=$(median <"$WORK/down")
+    settled=$(median <"$WORK/settle")
     passed=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["passed"])' "$WORK/report")
     per_pod=$(awk -v u="$up" -v n="$((nodes * PODS))" 'BEGIN { printf "%.1f ms", u * 1000 / n }')
-    printf '%-8s %-8s %7ss %7ss %7ss %10s %8s\n' "$mode" "${nodes}x$PODS" "$up" "$check" "$down" \
-      "$per_pod" "$passed"
-    for phase in up check down; do
+    printf '%-8s %-8s %7ss %7ss %7ss %7ss %10s %8s\n' "$mode" "${nodes}x$PODS" "$up" "$check" \
+      "$down" "$settled" "$per_pod" "$passed"
+    for phase in up check down settle; do
       echo "lab_bench $mode ${nodes}x$PODS $phase=$(median <"$WORK/$phase")" >&2
     done
   done
