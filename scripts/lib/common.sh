@@ -25,6 +25,8 @@ NSNET_TEST_PACKAGES=(
   uidmap                        # newuidmap/newgidmap: nsnet run's rootless id-range tests
   slirp4netns passt             # rootless networking: nsnet run --network slirp4netns|pasta, the slirp4netns plugin
   socat                         # servers behind published ports in the rootless tests
+  python3-yaml                  # tests/packaging: the Kubernetes manifest parses
+  curl                          # tests/packaging: install-node.sh --pod-cidr-from-api (with jq)
 )
 NSNET_RUN_PACKAGES=(
   iproute2 util-linux
