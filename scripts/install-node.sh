@@ -364,7 +364,7 @@ install_file() {
   [[ ! -e $dest && ! -L $dest ]] || verb=(replaced replace)
   change "${verb[@]}" "$dest"
   ((dry_run)) && return 0
-  make_tmp "$(dirname -- "$dest")" "$(basename -- "$dest")"
+  make_tmp "${dest%/*}" "${dest##*/}"
   cp -- "$src" "$tmp" || die "cannot copy $src to $tmp"
   chmod "$mode" -- "$tmp"
   sync -- "$tmp"  # the data is on disk before the name points at it
@@ -406,7 +406,7 @@ write_text() {
   [[ ! -e $dest && ! -L $dest ]] || verb=(rewrote rewrite)
   change "${verb[@]}" "$dest"
   ((dry_run)) && return 0
-  make_tmp "$(dirname -- "$dest")" "$(basename -- "$dest")"
+  make_tmp "${dest%/*}" "${dest##*/}"
   printf '%s' "$content" >"$tmp" || die "cannot write $tmp"
   chmod "$mode" -- "$tmp"
   sync -- "$tmp"
@@ -470,7 +470,9 @@ if ((uninstall)); then
   fi
   if [[ -d $bin_dir ]]; then
     for path in "$bin_dir"/*; do
-      if [[ -L $path && $(readlink -- "$path") == nsnet-cni ]]; then remove "$path"; fi
+      if [[ -L $path ]] && [[ $(readlink -- "$path") == @(nsnet-cni|"$bin_dir/nsnet-cni") ]]; then
+        remove "$path"
+      fi
     done
     if [[ -f $bin_dir/nsnet-cni && ! -L $bin_dir/nsnet-cni ]]; then remove "$bin_dir/nsnet-cni"; fi
   fi
@@ -493,8 +495,8 @@ fi
 [[ -f $source_dir/nsnet-cni && -x $source_dir/nsnet-cni ]] ||
   usage_error "--source $source_dir: no executable nsnet-cni there"
 plugins=()
-for path in "$source_dir"/*; do
-  if [[ -L $path && $(readlink -- "$path") == nsnet-cni ]]; then plugins+=("${path##*/}"); fi
+for path in "$source_dir"/*; do  # links to nsnet-cni, relative (the build's) or absolute
+  if [[ -L $path && $(readlink -- "$path") =~ (^|/)nsnet-cni$ ]]; then plugins+=("${path##*/}"); fi
 done
 ((${#plugins[@]})) || die "$source_dir has no plugin names linked to nsnet-cni"
 

@@ -130,6 +130,24 @@ case_install() {
   done_case
 }
 
+# Installed as ${prefix}/share/nsnet/install-node.sh, the script finds ${prefix}/libexec/nsnet/cni.
+case_default_source() {
+  local p=$work/prefix d=$work/default-source
+  mkdir -p "$p/share/nsnet" "$p/libexec/nsnet"
+  cp "$script" "$p/share/nsnet/install-node.sh"
+  cp -a "$work/src-b" "$p/libexec/nsnet/cni"
+  ln -s /opt/elsewhere/nsnet-cni "$p/libexec/nsnet/cni/tuning"  # absolute links count too
+  "$p/share/nsnet/install-node.sh" --bin-dir "$d/bin" --conf-dir "$d/conf" --pod-cidr 10.244.1.0/24 \
+    >/dev/null || fail "install exited $?"
+  expect "the installed plugins were found" test "$("$d/bin/bridge")" = "fake nsnet-cni B as bridge"
+  expect "an absolute link in the source is a plugin name" test "$(readlink "$d/bin/tuning")" = nsnet-cni
+  local status=0
+  "$work/prefix/share/nsnet/install-node.sh" --source "$work/prefix" --bin-dir "$d/bin" \
+    --conf-dir "$d/conf" --pod-cidr 10.244.1.0/24 >/dev/null 2>&1 || status=$?
+  expect "a source without nsnet-cni exits 2" test "$status" = 2
+  done_case
+}
+
 case_dual_stack() {
   local d=$work/dual c
   "$script" --source "$work/src" --bin-dir "$d/bin" --conf-dir "$d/conf" --network-name pods \
@@ -217,7 +235,7 @@ case_atomic() {
   local d=$work/atomic i cidr src
   "$script" --source "$work/src" --bin-dir "$d/bin" --conf-dir "$d/conf" --pod-cidr 10.244.0.0/24 >/dev/null
   cat >"$work/reader.py" <<'EOF'
-import json, os, sys
+import json, os, sys, time
 conf, binary, stop = sys.argv[1:4]
 contents = {open(p, "rb").read() for p in sys.argv[4:]}
 reads = bad = 0
@@ -237,6 +255,7 @@ while not os.path.exists(stop):
         bad += 1
         if bad <= 5:
             print(f"reader: {type(e).__name__}: {e}", file=sys.stderr)
+    time.sleep(0.0001)  # leaves the writer some CPU on a small machine
 print(reads, bad, len(subnets), len(binaries))
 EOF
   python3 "$work/reader.py" "$d/conf/10-nsnet.conflist" "$d/bin/nsnet-cni" "$work/stop" \
@@ -276,8 +295,9 @@ case_uninstall() {
   ln -s /usr/bin/true "$d/bin/tuning"     # nor this
   "$script" --source "$work/src" --bin-dir "$d/bin" --conf-dir "$d/conf" --pod-cidr 10.244.1.0/24 >/dev/null
   printf '{"cniVersion": "1.0.0", "name": "other", "plugins": []}\n' >"$d/conf/05-other.conflist"
+  ln -s "$d/bin/nsnet-cni" "$d/bin/static"  # an absolute link to our binary is ours too
   out=$("$script" --uninstall --bin-dir "$d/bin" --conf-dir "$d/conf") || fail "uninstall exited $?"
-  expect "uninstall removed 7" test "$(tail -n1 <<<"$out")" = "7 changed, 0 unchanged"
+  expect "uninstall removed 8" test "$(tail -n1 <<<"$out")" = "8 changed, 0 unchanged"
   expect "what remains is not ours" test "$(cd "$d" && find . -mindepth 1 | sort | tr '\n' ' ')" = \
     "./bin ./bin/flannel ./bin/other-link ./bin/tuning ./conf ./conf/05-other.conflist "
   out=$("$script" --uninstall --bin-dir "$d/bin" --conf-dir "$d/conf") || fail "second uninstall exited $?"
@@ -394,6 +414,6 @@ EOF
   done_case
 }
 
-for name in ${NSNET_TEST_CASES:-install dual_stack dry_run refused_input atomic uninstall from_api}; do run_case "$name"; done
+for name in ${NSNET_TEST_CASES:-install default_source dual_stack dry_run refused_input atomic uninstall from_api}; do run_case "$name"; done
 echo "$passed passed, $failed failed, $skipped skipped"
 ((failed == 0))
