@@ -271,7 +271,7 @@ fi
 # for the controller manager to assign a range (a node that just registered has none yet).
 pod_cidrs_from_api() {
   local sa_dir=${NSNET_K8S_SERVICEACCOUNT_DIR:-/var/run/secrets/kubernetes.io/serviceaccount}
-  local url=${NSNET_K8S_API_URL:-} host port token response code body cidrs deadline
+  local url=${NSNET_K8S_API_URL:-} host port token response code body cidrs deadline line
   local -a curl_args
   command -v curl >/dev/null || die "--pod-cidr-from-api needs curl"
   command -v jq >/dev/null || die "--pod-cidr-from-api needs jq"
@@ -317,6 +317,13 @@ pod_cidrs_from_api() {
         401 | 403 | 404) die "GET $url: HTTP $code: $(head -c 300 <<<"$body")" ;;
         *) response="HTTP $code" ;;
       esac
+    else
+      # curl's error line (it may go on for lines of advice, then the --write-out code)
+      while IFS= read -r line; do
+        if [[ $line == curl:* ]]; then break; fi
+      done <<<"$response"
+      response=${line:-curl failed}
+      [[ $response == curl:* ]] || response="curl failed"
     fi
     ((SECONDS < deadline)) || die "GET $url: ${response##*$'\n'}"
     sleep 2

@@ -63,6 +63,71 @@ snapshot() { find "$@" -exec stat -c '%n %i %.9Y %.9Z %a' {} + 2>/dev/null | sor
 # conf_get FILE PYTHON_EXPR: evaluates an expression over the parsed conflist `c`.
 conf_get() { python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 
+# The fake API: GET /api/v1/nodes/NAME with the right bearer token answers the node object.
+# Usage: fake_api.py PORT_FILE [CERT KEY]; it writes its port (on 127.0.0.1) to PORT_FILE.
+cat >"$work/fake_api.py" <<'EOF'
+import json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+NODES = {
+    "node-dual": {"podCIDR": "10.244.5.0/24", "podCIDRs": ["10.244.5.0/24", "fd00:10:244:5::/64"]},
+    "node-v4": {"podCIDR": "10.244.6.0/24"},
+    "node-none": {},
+    "node-bad": {"podCIDR": "10.244.7.1/24"},
+}
+asked = {}
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.headers.get("Authorization") != "Bearer fake-token-123":
+            return self.answer(401, {"kind": "Status", "message": "Unauthorized"})
+        prefix = "/api/v1/nodes/"
+        name = self.path[len(prefix):] if self.path.startswith(prefix) else ""
+        asked[name] = asked.get(name, 0) + 1
+        spec = NODES.get(name)
+        if name == "node-late":  # the controller manager assigns its range after the first GET
+            spec = {"podCIDR": "10.244.8.0/24"} if asked[name] > 1 else {}
+        if spec is None:
+            return self.answer(404, {"kind": "Status", "message": f"nodes \"{name}\" not found"})
+        self.answer(200, {"kind": "Node", "apiVersion": "v1", "metadata": {"name": name}, "spec": spec})
+
+    def answer(self, code, body):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+server = HTTPServer(("127.0.0.1", 0), Handler)
+if len(sys.argv) > 2:  # CERT KEY: HTTPS, as the real API
+    import ssl
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[2], sys.argv[3])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+server.timeout = 1
+for _ in range(600):  # bounded: at most ~600 requests or 600 s idle
+    server.handle_request()
+EOF
+
+# start_fake_api PORT_FILE [CERT KEY]: starts it in the background (server_pid), waits for its port.
+start_fake_api() {
+  timeout 120 python3 "$work/fake_api.py" "$@" &
+  server_pid=$!
+  # Each case runs in its own subshell: the server ends with it (or after 120 s in any case).
+  trap stop_server EXIT
+  local i=0
+  while [[ ! -s $1 ]] && ((i++ < 100)); do sleep 0.05; done
+  [[ -s $1 ]]
+}
+stop_server() { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; }
+
 # --- cases ----------------------------------------------------------------------------------------
 
 case_install() {
@@ -309,65 +374,12 @@ case_uninstall() {
   done_case
 }
 
-# The fake API: GET /api/v1/nodes/NAME with the right bearer token answers the node object.
 case_from_api() {
   command -v curl >/dev/null && command -v jq >/dev/null || exit 77
   local d=$work/api sa=$work/api-sa out status
   mkdir -p "$sa"
   printf 'fake-token-123' >"$sa/token"
-  cat >"$work/fake_api.py" <<'EOF'
-import json, sys
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
-NODES = {
-    "node-dual": {"podCIDR": "10.244.5.0/24", "podCIDRs": ["10.244.5.0/24", "fd00:10:244:5::/64"]},
-    "node-v4": {"podCIDR": "10.244.6.0/24"},
-    "node-none": {},
-    "node-bad": {"podCIDR": "10.244.7.1/24"},
-}
-asked = {}
-
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        if self.headers.get("Authorization") != "Bearer fake-token-123":
-            return self.answer(401, {"kind": "Status", "message": "Unauthorized"})
-        prefix = "/api/v1/nodes/"
-        name = self.path[len(prefix):] if self.path.startswith(prefix) else ""
-        asked[name] = asked.get(name, 0) + 1
-        spec = NODES.get(name)
-        if name == "node-late":  # the controller manager assigns its range after the first GET
-            spec = {"podCIDR": "10.244.8.0/24"} if asked[name] > 1 else {}
-        if spec is None:
-            return self.answer(404, {"kind": "Status", "message": f"nodes \"{name}\" not found"})
-        self.answer(200, {"kind": "Node", "apiVersion": "v1", "metadata": {"name": name}, "spec": spec})
-
-    def answer(self, code, body):
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-server = HTTPServer(("127.0.0.1", 0), Handler)
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write(str(server.server_address[1]))
-import os; os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-server.timeout = 1
-for _ in range(600):  # bounded: at most ~600 requests or 600 s idle
-    server.handle_request()
-EOF
-  timeout 120 python3 "$work/fake_api.py" "$work/api-port" &
-  server_pid=$!
-  # This case runs in its own subshell: the server ends with it (or after 120 s in any case).
-  stop_server() { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null; }
-  trap stop_server EXIT
-  local i=0
-  while [[ ! -s $work/api-port ]] && ((i++ < 100)); do sleep 0.05; done
-  [[ -s $work/api-port ]] || { fail "fake API did not start"; done_case; }
+  start_fake_api "$work/api-port" || { fail "fake API did not start"; done_case; }
   NSNET_K8S_API_URL="http://127.0.0.1:$(<"$work/api-port")"
   export NSNET_K8S_API_URL NSNET_K8S_SERVICEACCOUNT_DIR=$sa
   export NSNET_K8S_ALLOW_HTTP=1
@@ -408,12 +420,49 @@ EOF
   mv "$work/api-sa-wrong-token" "$work/api-sa-wrong/token"
   api_fails "wrong token" "HTTP 401" NODE_NAME=node-v4 NSNET_K8S_SERVICEACCOUNT_DIR="$work/api-sa-wrong"
   api_fails "not in a pod" "KUBERNETES_SERVICE_HOST" NODE_NAME=node-v4 NSNET_K8S_API_URL=
+  api_fails "API unreachable" "curl: (7)" NODE_NAME=node-v4 NSNET_K8S_API_URL=http://127.0.0.1:1
   expect "failed API runs wrote nothing" test "$before" = "$(snapshot "$d")"
   trap - EXIT
   stop_server || true
   done_case
 }
 
-for name in ${NSNET_TEST_CASES:-install default_source dual_stack dry_run refused_input atomic uninstall from_api}; do run_case "$name"; done
+# In-cluster defaults: https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT, verified with the
+# service account's ca.crt (here a self-signed certificate for 127.0.0.1).
+case_from_api_tls() {
+  command -v curl >/dev/null && command -v jq >/dev/null && command -v openssl >/dev/null || exit 77
+  local d=$work/api-tls sa=$work/api-tls-sa status err
+  mkdir -p "$sa"
+  printf 'fake-token-123' >"$sa/token"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$work/api.key" -out "$sa/ca.crt" 2>/dev/null ||
+    fail "openssl req exited $?"
+  start_fake_api "$work/api-tls-port" "$sa/ca.crt" "$work/api.key" || { fail "fake API did not start"; done_case; }
+  unset NSNET_K8S_API_URL NSNET_K8S_ALLOW_HTTP
+  KUBERNETES_SERVICE_PORT=$(<"$work/api-tls-port")
+  export KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT
+  export NSNET_K8S_SERVICEACCOUNT_DIR=$sa
+  NODE_NAME=node-dual "$script" --source "$work/src" --bin-dir "$d/bin" --conf-dir "$d/conf" \
+    --pod-cidr-from-api --api-timeout 0 >/dev/null || fail "node-dual over HTTPS exited $?"
+  expect "podCIDRs over HTTPS" \
+    test "$(conf_get "$d/conf/10-nsnet.conflist" 'c["plugins"][0]["ipam"]["ranges"]')" = \
+    "[[{'subnet': '10.244.5.0/24'}], [{'subnet': 'fd00:10:244:5::/64'}]]"
+  # Another CA: the server is not trusted.
+  mkdir -p "$work/api-tls-other"
+  cp "$sa/token" "$work/api-tls-other/token"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other -keyout "$work/other.key" \
+    -out "$work/api-tls-other/ca.crt" 2>/dev/null || fail "openssl req exited $?"
+  status=0
+  err=$(NODE_NAME=node-dual NSNET_K8S_SERVICEACCOUNT_DIR="$work/api-tls-other" "$script" --source "$work/src" \
+    --bin-dir "$d/bin2" --conf-dir "$d/conf2" --pod-cidr-from-api --api-timeout 0 2>&1 >/dev/null) || status=$?
+  expect "an untrusted server exits 1 (got $status)" test "$status" = 1
+  expect "an untrusted server is a certificate error (said: $err)" grep -qi certificate <<<"$err"
+  expect "nothing written" test ! -e "$d/bin2"
+  trap - EXIT
+  stop_server || true
+  done_case
+}
+
+for name in ${NSNET_TEST_CASES:-install default_source dual_stack dry_run refused_input atomic uninstall from_api from_api_tls}; do run_case "$name"; done
 echo "$passed passed, $failed failed, $skipped skipped"
 ((failed == 0))
