@@ -48,7 +48,7 @@ Options:
   -h, --help             this text
 
 Output: one line per change ("installed", "replaced", "linked", "wrote", "removed"; "would ..."
-with --dry-run), then a summary ("N changed, M unchanged").
+with --dry-run), then a summary: "N changed, M unchanged", or "nothing to do: M unchanged".
 Exit status: 0 done, 1 failed, 2 usage error (unknown option, invalid CIDR or value).
 
 Environment for --pod-cidr-from-api (overridable so that it can be tested):
