@@ -202,6 +202,13 @@ TEST_F(NsnetLabTest, ExecRunsInTheNodeOrPodAndPassesTheStatusOn) {
   EXPECT_EQ(hostname.out, "router\n");
   const auto addresses = lab_exec("router", "h3", "ip -br -4 addr show eth0");
   EXPECT_NE(addresses.out.find("10.0.3.2/24"), std::string::npos) << addresses.out;
+  // The link options of the example: h3's link has MTU 1400, h2's a 100 Mbit/s tbf both ways.
+  EXPECT_NE(lab_exec("router", "h3", "ip link show eth0").out.find("mtu 1400"), std::string::npos);
+  for (const auto& [node, ifname] : {std::pair{"h2", "eth0"}, std::pair{"r1", "eth2"}}) {
+    const auto qdisc = lab_exec("router", node, std::string("tc qdisc show dev ") + ifname);
+    EXPECT_NE(qdisc.out.find("tbf"), std::string::npos) << qdisc.out;
+    EXPECT_NE(qdisc.out.find("rate 100Mbit"), std::string::npos) << qdisc.out;
+  }
   EXPECT_EQ(lab_exec("router", "h1", "exit 7").status, 7);
   const auto unknown = nsnet({"lab", "exec", "router", "h9", "--", "true"});
   EXPECT_EQ(unknown.status, 1);
@@ -282,6 +289,19 @@ TEST_F(NsnetLabTest, GraphDrawsTheRunningLab) {
     EXPECT_NE(svg.out.find("<svg"), std::string::npos);
   }
   EXPECT_EQ(nsnet({"lab", "graph", "nolab"}).status, 1);
+}
+
+TEST_F(NsnetLabTest, LabNamesFromTheCommandLineStayInsideTheLabRoot) {
+  const auto victim = temp_dir() / "victim";
+  std::filesystem::create_directories(victim / "ns");
+  const auto relative = std::filesystem::relative(victim, kLabRoot).string();
+  for (const char* verb : {"down", "check", "exec"}) {  // graph reads a path with a / as a file
+    const auto result = verb == std::string("exec") ? nsnet({"lab", verb, relative, "n1", "--", "true"})
+                                                   : nsnet({"lab", verb, relative});
+    EXPECT_EQ(result.status, 1) << verb;
+    EXPECT_NE(result.err.find("no lab can be called"), std::string::npos) << verb << result.err;
+  }
+  EXPECT_TRUE(std::filesystem::exists(victim / "ns"));
 }
 
 TEST_F(NsnetLabTest, HelpAndUsage) {

@@ -17,6 +17,8 @@
 #include <netcore/base/error.hpp>
 #include <netcore/base/file.hpp>
 
+#include "lab/topology.hpp"
+
 namespace nsnet::lab {
 
 namespace fs = std::filesystem;
@@ -89,19 +91,28 @@ fs::path LabDir::root() {
   return fs::path("/run/user") / std::to_string(::geteuid()) / "nsnet-lab";
 }
 
+fs::path LabDir::path_of(const std::string& name) {
+  const bool valid = !name.empty() && name.size() <= kMaxLabNameLength && name[0] != '-' &&
+                     name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") ==
+                         std::string::npos;
+  if (!valid) throw Error(ErrorCode::kInvalidNetworkConfig, "no lab can be called \"" + name + "\"");
+  return root() / name;
+}
+
 std::vector<std::string> LabDir::list() {
   std::vector<std::string> names;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(root(), ec)) {
     const std::string name = entry.path().filename().string();
-    if (entry.is_directory(ec) && !name.starts_with(".")) names.push_back(name);
+    if (entry.is_directory(ec) && !name.starts_with(".") && name.size() <= kMaxLabNameLength)
+      names.push_back(name);
   }
   std::sort(names.begin(), names.end());
   return names;
 }
 
 std::optional<LabDir> LabDir::open(const std::string& name, bool create) {
-  const fs::path dir = root() / name;
+  const fs::path dir = path_of(name);
   for (;;) {
     if (create) {
       std::error_code ec;
@@ -205,10 +216,11 @@ void LabDir::remove() const {
   if (ec) throw netcore::SysError("remove " + dir_.string(), ec.value());
 }
 
-std::string node_ns_name(const std::string& node) { return node; }
-std::string node_uts_name(const std::string& node) { return node + ".uts"; }
+// Names hold no dots, so the prefixes keep the three kinds (and "switches") apart.
+std::string node_ns_name(const std::string& node) { return "node." + node; }
+std::string node_uts_name(const std::string& node) { return "uts." + node; }
 std::string pod_ns_name(const std::string& node, const std::string& pod) {
-  return node + "." + pod;
+  return "pod." + node + "." + pod;
 }
 
 }  // namespace nsnet::lab

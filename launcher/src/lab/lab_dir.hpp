@@ -8,8 +8,8 @@
 //   lock           flock: one `up`, `down` or `check` of a lab at a time
 //   topology.json  the file the lab was built from
 //   state.json     the record below, rewritten (atomically) as the build goes on
-//   ns/            the namespaces, bind-mounted: node net "N", node UTS "N.uts", pod net "N.P",
-//                  the switches' net "switches"
+//   ns/            the namespaces, bind-mounted: node net "node.N", node UTS "uts.N", pod net
+//                  "pod.N.P", the switches' net "switches"
 //   ipam/NODE/     host-local's dataDir for each node's networks
 //   cache/NODE/    each node's CNI result cache (what DEL and CHECK of its pods read)
 //   log/           the output of the nodes' commands
@@ -72,8 +72,11 @@ class LabDir final {
   [[nodiscard]] static std::filesystem::path root();
   // The names of the labs with a directory, sorted.
   [[nodiscard]] static std::vector<std::string> list();
-  // Where the lab called `name` lives (whether or not it exists).
-  [[nodiscard]] static std::filesystem::path path_of(const std::string& name) { return root() / name; }
+  // Where the lab called `name` lives (whether or not it exists). Throws
+  // Error(kInvalidNetworkConfig) "no lab can be called NAME" unless `name` is a valid lab name
+  // (what topologies allow: [a-z0-9][a-z0-9-]*, at most 12 bytes), so that a name from the
+  // command line never leads outside root().
+  [[nodiscard]] static std::filesystem::path path_of(const std::string& name);
   // A lab's record read without its lock (for `ls`); nullopt as load() gives it.
   [[nodiscard]] static std::optional<LabRecord> peek(const std::string& name);
   // Whether an nsnet holds the lab's lock (an `up` still building it, a `down` removing it).

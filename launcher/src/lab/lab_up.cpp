@@ -139,7 +139,6 @@ int up_verb(int argc, char** argv) {
     if (auto existing = dir->load()) {
       const auto built_from = netcore::find_file_content(dir->topology_file());
       if (existing->status == LabStatus::kUp && built_from == text) {
-        if (existing->keeper) enter_keeper(existing->keeper->id);
         if (!options.quiet) {
           std::printf("lab %s was already up, from the same file\n", topology.name.c_str());
           print_summary(topology, *existing);
