@@ -12,7 +12,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$NSNET_ROOT"
 install_packages "${NSNET_BUILD_PACKAGES[@]}" "${NSNET_TEST_PACKAGES[@]}"
-build_preset release
+build_preset release -DNSNET_BUILD_BENCHMARKS=ON
 plugins=$NSNET_ROOT/build/release/plugins/bin
 log "plugin start-up and loopback (Google Benchmark)"
 build/release/tests/nsnet_bench --nsnet-plugins="$plugins" --reference-plugins=/usr/lib/cni \

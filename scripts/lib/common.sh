@@ -57,9 +57,10 @@ install_packages() {
 }
 
 # Configures (with the tests) and builds one CMake preset (release | asan).
-build_preset() {
+build_preset() {  # build_preset PRESET [CMAKE_ARGS...]
   local preset=$1
+  shift
   log "building preset $preset"
-  cmake --preset "$preset" -S "$NSNET_ROOT" -DNSNET_BUILD_TESTS=ON >/dev/null
+  cmake --preset "$preset" -S "$NSNET_ROOT" -DNSNET_BUILD_TESTS=ON "$@" >/dev/null
   cmake --build --preset "$preset" -- -j"$(nproc)"
 }
