@@ -19,7 +19,7 @@ foreach(deb IN LISTS CPACK_PACKAGE_FILES)
   file(READ "${dir}/DEBIAN/control" control)
   string(REGEX REPLACE "\nInstalled-Size: [0-9]+\n" "\nInstalled-Size: ${size}\n" control "${control}")
   file(WRITE "${dir}/DEBIAN/control" "${control}")
-  execute_process(COMMAND "${DPKG_DEB}" --root-owner-group -Zxz -b "${dir}" "${deb}"
+  execute_process(COMMAND "${DPKG_DEB}" --root-owner-group -Zgzip -b "${dir}" "${deb}"
                   OUTPUT_QUIET COMMAND_ERROR_IS_FATAL ANY)
   file(REMOVE_RECURSE "${dir}")
   message(STATUS "${deb}: Installed-Size ${size} KiB")
