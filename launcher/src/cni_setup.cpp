@@ -36,7 +36,8 @@ std::vector<std::string> cni_plugin_path(const std::vector<std::string>& cli) {
   for (const auto& entry : cli) append(entry);
   if (const char* env = std::getenv("CNI_PATH"); env != nullptr) append(env);
   path.emplace_back("/opt/cni/bin");
-  path.emplace_back(NSNET_INSTALLED_PLUGIN_DIR);
+  if (std::string_view(NSNET_INSTALLED_PLUGIN_DIR) != "/opt/cni/bin")
+    path.emplace_back(NSNET_INSTALLED_PLUGIN_DIR);
   path.emplace_back(NSNET_BUILD_PLUGIN_DIR);
   return path;
 }
@@ -47,13 +48,30 @@ cni::PluginRunner cni_plugin_runner(std::vector<std::string> path) {
   return cni::PluginRunner{.path = std::move(path), .env = std::move(env)};
 }
 
-cni::NetworkList find_network_spec(const std::string& spec, const fs::path& conf_dir) {
+std::vector<fs::path> installed_conf_dirs() {
+  std::vector<fs::path> dirs;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) dirs.push_back((exe.parent_path() / NSNET_CONF_DIR_FROM_BINDIR).lexically_normal());
+  const fs::path configured = NSNET_INSTALLED_CONF_DIR;
+  if (dirs.empty() || dirs.front() != configured) dirs.push_back(configured);
+  return dirs;
+}
+
+cni::NetworkList find_network_spec(const std::string& spec, const fs::path& conf_dir,
+                                   const std::vector<fs::path>& installed_dirs) {
   if (names_a_file(spec)) return cni::NetworkList::load(spec);
   std::error_code ec;
   if (fs::is_directory(conf_dir, ec)) {
     if (auto list = cni::find_network(conf_dir, spec)) return *std::move(list);
   }
-  if (spec == kDefaultNetworkName) return cni::NetworkList::parse(kDefaultNetworkConflist);
+  if (spec == kDefaultNetworkName) {
+    for (const auto& dir : installed_dirs) {
+      if (!fs::is_directory(dir, ec)) continue;
+      if (auto list = cni::find_network(dir, spec)) return *std::move(list);
+    }
+    return cni::NetworkList::parse(kDefaultNetworkConflist);
+  }
   throw netcore::Error(netcore::ErrorCode::kInvalidNetworkConfig,
                        "network " + spec + " not found in " + conf_dir.string());
 }

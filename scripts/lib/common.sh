@@ -6,6 +6,7 @@ NSNET_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # Debian 12 packages, by purpose.
 NSNET_BUILD_PACKAGES=(
   cmake ninja-build g++ pkg-config
+  help2man                      # man pages generated from --help (launcher/CMakeLists.txt)
   libnl-3-dev libnl-route-3-dev nlohmann-json3-dev
   libnl-nf-3-dev                # ctnetlink: portmap flushes stale UDP conntrack entries
   libnftables-dev               # header only: netcore::fw dlopen()s libnftables.so.1

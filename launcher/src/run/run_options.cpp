@@ -337,7 +337,8 @@ Networking:
                             slirp4netns's API socket, or pasta -t/-u)
       --dns IP              nameserver for the container's /etc/resolv.conf (repeatable)
       --cni-path DIR        where plugins are (then $CNI_PATH, /opt/cni/bin, nsnet's own)
-  Config dir: $NETCONFPATH, default /etc/cni/net.d.
+  Config dir: $NETCONFPATH, default /etc/cni/net.d. The default network "nsnet" comes from
+  there, else from nsnet's installed share/nsnet/conf/00-nsnet.conflist, else is built in.
 
 Containers:
       --name ID             the container's id (default: random)
