@@ -7,14 +7,11 @@
 #include <netcore/base/log.hpp>
 
 #include "commands.hpp"
+#include "verb_table.hpp"
 
 namespace {
 
-struct Verb {
-  std::string_view name;
-  int (*main)(int, char**);
-  std::string_view summary;
-};
+using nsnet::Verb;
 
 constexpr Verb kVerbs[] = {
     {"run", nsnet::run_command, "run a command in new namespaces, with networking"},
@@ -28,9 +25,7 @@ constexpr Verb kVerbs[] = {
 
 void usage(std::FILE* out) {
   std::fprintf(out, "Usage: nsnet COMMAND [OPTIONS]\n\nCommands:\n");
-  for (const auto& verb : kVerbs)
-    std::fprintf(out, "  %-6.*s %.*s\n", static_cast<int>(verb.name.size()), verb.name.data(),
-                 static_cast<int>(verb.summary.size()), verb.summary.data());
+  nsnet::print_verbs(out, kVerbs);
   std::fprintf(out, "\nRun 'nsnet COMMAND --help' for a command's options.\n");
 }
 
@@ -53,8 +48,7 @@ int main(int argc, char** argv) {
     std::printf("nsnet %s\n", NSNET_VERSION_STRING);
     return 0;
   }
-  for (const auto& entry : kVerbs)
-    if (entry.name == verb) return entry.main(argc - 1, argv + 1);
+  if (const Verb* entry = nsnet::find_verb(kVerbs, verb)) return entry->main(argc - 1, argv + 1);
   std::fprintf(stderr, "nsnet: unknown command '%s' (see 'nsnet --help')\n", argv[1]);
   return 2;
 }

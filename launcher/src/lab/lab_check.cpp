@@ -26,7 +26,7 @@ namespace {
 using netcore::net::IpAddress;
 using netcore::net::Netns;
 
-constexpr const char* kUsage =
+constexpr const char* kCheckUsage =
     "Usage: nsnet lab check [--json] [--timeout MS] LAB\n\n"
     "Runs the lab's checks (reach and mesh) concurrently: ICMP echo, TCP connect or a UDP echo\n"
     "(nsnet listens on the target for tcp and udp), from a node or pod to a node, pod or IP.\n"
@@ -167,7 +167,7 @@ int check_verb(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
+      std::fputs(kCheckUsage, stdout);
       return 0;
     }
     if (arg == "--json") {
@@ -187,12 +187,12 @@ int check_verb(int argc, char** argv) {
     } else if (name.empty()) {
       name = arg;
     } else {
-      std::fputs(kUsage, stderr);
+      std::fputs(kCheckUsage, stderr);
       return 2;
     }
   }
   if (name.empty()) {
-    std::fputs(kUsage, stderr);
+    std::fputs(kCheckUsage, stderr);
     return 2;
   }
   try {

@@ -6,18 +6,13 @@
 
 #include "commands.hpp"
 #include "lab/lab_verbs.hpp"
+#include "verb_table.hpp"
 
 namespace nsnet {
 
 namespace {
 
-struct LabVerb {
-  std::string_view name;
-  int (*main)(int, char**);
-  std::string_view summary;
-};
-
-constexpr LabVerb kLabVerbs[] = {
+constexpr Verb kLabVerbs[] = {
     {"up", lab::up_verb, "build the lab a topology file describes"},
     {"down", lab::down_verb, "remove a lab and everything in it"},
     {"ls", lab::ls_verb, "list the labs"},
@@ -32,9 +27,7 @@ void usage(std::FILE* out) {
                "Builds networks of nodes, links, switches and pods in namespaces, from a JSON\n"
                "topology file (see conf/lab/topology.schema.json and the examples beside it).\n\n"
                "Verbs:\n");
-  for (const auto& verb : kLabVerbs)
-    std::fprintf(out, "  %-6.*s %.*s\n", static_cast<int>(verb.name.size()), verb.name.data(),
-                 static_cast<int>(verb.summary.size()), verb.summary.data());
+  print_verbs(out, kLabVerbs);
   std::fprintf(out, "\nRun 'nsnet lab VERB --help' for a verb's options.\n");
 }
 
@@ -50,8 +43,7 @@ int lab_command(int argc, char** argv) {
     usage(stdout);
     return 0;
   }
-  for (const auto& entry : kLabVerbs)
-    if (entry.name == verb) return entry.main(argc - 1, argv + 1);
+  if (const Verb* entry = find_verb(kLabVerbs, verb)) return entry->main(argc - 1, argv + 1);
   std::fprintf(stderr, "nsnet lab: unknown verb '%s' (see 'nsnet lab --help')\n", argv[1]);
   return 2;
 }

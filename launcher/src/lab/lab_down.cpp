@@ -16,7 +16,7 @@ namespace nsnet::lab {
 
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kDownUsage =
     "Usage: nsnet lab down LAB\n\n"
     "Removes the lab LAB: ends the processes in its nodes and pods, deletes its namespaces (and\n"
     "with them every link, address, route and firewall rule in them) and its state. Works on a\n"
@@ -52,11 +52,11 @@ std::optional<OpenLab> open_lab(const char* verb, const std::string& name) {
 
 int down_verb(int argc, char** argv) {
   if (argc == 2 && (std::strcmp(argv[1], "-h") == 0 || std::strcmp(argv[1], "--help") == 0)) {
-    std::fputs(kUsage, stdout);
+    std::fputs(kDownUsage, stdout);
     return 0;
   }
   if (argc != 2 || argv[1][0] == '-') {
-    std::fputs(kUsage, stderr);
+    std::fputs(kDownUsage, stderr);
     return 2;
   }
   const std::string name = argv[1];

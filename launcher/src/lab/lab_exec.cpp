@@ -21,7 +21,7 @@ namespace nsnet::lab {
 
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kExecUsage =
     "Usage: nsnet lab exec LAB NODE[/POD] [--] [COMMAND [ARGS...]]\n\n"
     "Runs COMMAND (default: $SHELL) in the network namespace of NODE, or of its pod POD, with\n"
     "the node's host name. Exit status: COMMAND's; 1 if nsnet failed.\n";
@@ -35,11 +35,11 @@ bool join(const std::filesystem::path& file, int type) {
 
 int exec_verb(int argc, char** argv) {
   if (argc >= 2 && (std::strcmp(argv[1], "-h") == 0 || std::strcmp(argv[1], "--help") == 0)) {
-    std::fputs(kUsage, stdout);
+    std::fputs(kExecUsage, stdout);
     return 0;
   }
   if (argc < 3) {
-    std::fputs(kUsage, stderr);
+    std::fputs(kExecUsage, stderr);
     return 2;
   }
   const std::string name = argv[1];

@@ -15,7 +15,7 @@ namespace nsnet::lab {
 
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kGraphUsage =
     "Usage: nsnet lab graph [--svg] [-o FILE] LAB|TOPOLOGY.json\n\n"
     "Prints the lab LAB (with its pods' addresses) or the topology in a file (a path with a\n"
     "'/' or ending in .json) as a Graphviz graph: nodes with their pods, links and switches\n"
@@ -38,7 +38,7 @@ int graph_verb(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
+      std::fputs(kGraphUsage, stdout);
       return 0;
     }
     if (arg == "--svg") {
@@ -55,12 +55,12 @@ int graph_verb(int argc, char** argv) {
     } else if (spec.empty()) {
       spec = arg;
     } else {
-      std::fputs(kUsage, stderr);
+      std::fputs(kGraphUsage, stderr);
       return 2;
     }
   }
   if (spec.empty()) {
-    std::fputs(kUsage, stderr);
+    std::fputs(kGraphUsage, stderr);
     return 2;
   }
   try {

@@ -12,7 +12,7 @@ namespace nsnet::lab {
 
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kLsUsage =
     "Usage: nsnet lab ls [--json]\n\n"
     "Lists the labs: name, status (up; building while `up` runs; broken when an `up` was\n"
     "interrupted: remove it with `nsnet lab down`), pods, started processes, creation time.\n";
@@ -31,7 +31,7 @@ int ls_verb(int argc, char** argv) {
     if (std::strcmp(argv[i], "--json") == 0) {
       as_json = true;
     } else if (std::strcmp(argv[i], "-h") == 0 || std::strcmp(argv[i], "--help") == 0) {
-      std::fputs(kUsage, stdout);
+      std::fputs(kLsUsage, stdout);
       return 0;
     } else {
       std::fprintf(stderr, "nsnet lab ls: unknown option %s\n", argv[i]);

@@ -23,7 +23,7 @@ namespace nsnet::lab {
 
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kUpUsage =
     "Usage: nsnet lab up [OPTIONS] FILE\n\n"
     "Builds the lab FILE describes (JSON; see conf/lab/topology.schema.json) and prints its\n"
     "nodes, pods and addresses. Running it again with the same file changes nothing; with a\n"
@@ -46,7 +46,7 @@ int parse_options(int argc, char** argv, UpOptions& options) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
+      std::fputs(kUpUsage, stdout);
       return -1;
     }
     if (arg == "-q" || arg == "--quiet") {
@@ -74,7 +74,7 @@ int parse_options(int argc, char** argv, UpOptions& options) {
     }
   }
   if (options.file.empty()) {
-    std::fputs(kUsage, stderr);
+    std::fputs(kUpUsage, stderr);
     return 2;
   }
   return 0;

@@ -127,17 +127,7 @@ std::string endpoint_text(const IpAddress& ip, std::uint16_t port) {
                     : "[" + ip.to_string() + "]:" + std::to_string(port);
 }
 
-std::string proto_text(Proto proto) {
-  switch (proto) {
-    case Proto::kTcp:
-      return "tcp";
-    case Proto::kUdp:
-      return "udp";
-    case Proto::kIcmp:
-      break;
-  }
-  return "icmp";
-}
+std::string proto_text(Proto proto) { return std::string(to_string(proto)); }
 
 // An outcome's detail for a failed send, connect or receive.
 std::string describe_error(int error) {
