@@ -143,11 +143,12 @@ class BadInputTest : public nsnet::testing::SandboxTest {
   }
 
   // Runs one case; returns whether every check held. The sandbox is compared with its state just
-  // before the call, so that one case's leftover does not fail every case after it.
-  bool run_case(const BadInputCase& c) {
+  // before the call (`state`, updated to the state after it), so that one case's leftover does
+  // not fail every case after it. `slowest` keeps the longest call.
+  bool run_case(const BadInputCase& c, std::string& state,
+                std::pair<std::chrono::nanoseconds, std::string>& slowest) {
     SCOPED_TRACE("case " + c.name + " (" + c.plugin + " " + c.command + ")");
     const int failures_before = failed_part_count();
-    const std::string before = snapshot();
     std::map<std::string, std::string> env = {{"CNI_CONTAINERID", "bad1"},
                                               {"CNI_NETNS", netns_path_},
                                               {"CNI_IFNAME", "eth0"},
@@ -160,6 +161,7 @@ class BadInputTest : public nsnet::testing::SandboxTest {
                                          c.stdin_text);
     });
     const auto elapsed = std::chrono::steady_clock::now() - start;
+    if (elapsed > slowest.first) slowest = {elapsed, c.name};
     EXPECT_LT(elapsed, kBadInputTimeLimit);  // exec_plugin also fails a signal or a timeout
     EXPECT_NE(run.exit_code, 0) << run.out;
 
@@ -187,7 +189,9 @@ class BadInputTest : public nsnet::testing::SandboxTest {
       ADD_FAILURE() << "stdout is not an error object: " << run.out.substr(0, 2000);
     }
 
-    EXPECT_EQ(snapshot(), before) << "the sandbox changed";
+    std::string after = snapshot();
+    EXPECT_EQ(after, state) << "the sandbox changed";
+    state = std::move(after);
     return failed_part_count() == failures_before;
   }
 
@@ -660,15 +664,18 @@ TEST_F(BadInputTest, EveryCaseFailsCleanlyAndLeavesNothing) {
   for (const auto& c : cases) EXPECT_TRUE(names.insert(c.name).second) << "duplicate " << c.name;
 
   const std::string baseline = snapshot();
+  std::string state = baseline;
+  std::pair<std::chrono::nanoseconds, std::string> slowest{};
   std::vector<std::string> failed;
   for (const auto& c : cases)
-    if (!run_case(c)) failed.push_back(c.name);
-  EXPECT_EQ(snapshot(), baseline) << "the sandbox changed over the whole catalogue";
+    if (!run_case(c, state, slowest)) failed.push_back(c.name);
+  EXPECT_EQ(state, baseline) << "the sandbox changed over the whole catalogue";
 
   std::string summary;
   for (const auto& name : failed) summary += "\n  " + name;
   std::cout << "[ badinput ] " << cases.size() - failed.size() << " of " << cases.size()
-            << " cases passed" << summary << std::endl;
+            << " cases passed; slowest call " << slowest.first.count() / 1000000 << " ms ("
+            << slowest.second << ")" << summary << std::endl;
   EXPECT_TRUE(failed.empty()) << failed.size() << " cases failed:" << summary;
 }
 
