@@ -3,6 +3,7 @@
 #include <netcore/base/error.hpp>
 #include <netcore/base/file.hpp>
 #include <netcore/cni/json.hpp>
+#include <netcore/cni/state_dir.hpp>
 #include <netcore/cni/version.hpp>
 #include <netcore/ipam/disk_store.hpp>
 #include <sstream>
@@ -99,9 +100,9 @@ Config parse_config(const cni::CmdArgs& args) {
 
   config.routes =
       cni::at_json_path("ipam", [&] { return cni::array_field<cni::Route>(conf, "routes"); });
-  config.data_dir = cni::optional_field<std::string>(conf, "dataDir")
-                        .value_or(ipam::DiskStore::kDefaultDataDir.string());
-  if (config.data_dir.empty()) config.data_dir = ipam::DiskStore::kDefaultDataDir;
+  config.data_dir = cni::at_json_path("ipam", [&] {
+    return cni::optional_dir_field(conf, "dataDir").value_or(ipam::DiskStore::kDefaultDataDir);
+  });
   if (auto resolv = cni::optional_field<std::string>(conf, "resolvConf");
       resolv && !resolv->empty())
     config.resolv_conf = *resolv;

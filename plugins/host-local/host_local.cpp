@@ -44,6 +44,14 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   const Config config = parse_config(args);
   cni::Result result;
   if (config.resolv_conf) result.dns = parse_resolv_conf(*config.resolv_conf);
+  // A requested address outside every range set is known before the store is touched: refused
+  // here, it leaves no network directory, lock or last_reserved_ip hint behind.
+  for (const auto& ip : config.requested) {
+    if (std::none_of(config.range_sets.begin(), config.range_sets.end(),
+                     [&](const ipam::RangeSet& set) { return set.contains(ip); }))
+      throw Error(ErrorCode::kInvalidNetworkConfig,
+                  "failed to allocate all requested IPs: " + ip.to_string() + " (in no range set)");
+  }
 
   const auto store = ipam::DiskStore::open(config.data_dir, config.network);
   const auto owner = owner_of(args);

@@ -4,6 +4,7 @@
 #include <netcore/cni/container_mac.hpp>
 #include <netcore/cni/json.hpp>
 #include <netcore/cni/optional_ipam.hpp>
+#include <netcore/cni/veth_plugin.hpp>
 #include <netcore/net/link.hpp>
 
 namespace plugins::macvlan {
@@ -33,8 +34,7 @@ Config parse_config(const cni::CmdArgs& args) {
       config.mode != "passthru")
     throw_invalid_config("unknown macvlan mode \"" + config.mode + "\"");
 
-  if (const auto mtu = cni::optional_field<unsigned>(conf, "mtu"); mtu && *mtu != 0)
-    config.mtu = *mtu;
+  config.mtu = cni::parse_mtu(conf);  // 68-65535 like the other plugins; 0 = the master's
   if (cni::optional_field<std::uint32_t>(conf, "bcqueuelen").value_or(0) != 0)
     throw Error(ErrorCode::kUnsupportedField,
                 "bcqueuelen: nsnet cannot set the broadcast queue length of a macvlan (libnl has "

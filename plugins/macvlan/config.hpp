@@ -27,7 +27,8 @@ struct Config {
 //                              bcqueuelen other than 0 (libnl cannot set it)
 //   kInvalidEnvironment (4)    CNI_ARGS with a key other than MAC (unless IgnoreUnknown)
 //   kDecodingFailure (6)       a key of the wrong JSON type (a negative mtu included)
-//   kInvalidNetworkConfig (7)  an unknown mode, a bad master name or MAC, ipam not an object
+//   kInvalidNetworkConfig (7)  an unknown mode, a bad master name or MAC, ipam not an object,
+//                              an mtu outside 68-65535
 [[nodiscard]] Config parse_config(const netcore::cni::CmdArgs& args);
 
 }  // namespace plugins::macvlan

@@ -10,6 +10,7 @@
 #include <netcore/base/error.hpp>
 #include <netcore/base/file.hpp>
 #include <netcore/cni/json.hpp>
+#include <netcore/cni/state_dir.hpp>
 #include <netcore/net/sysctl.hpp>
 
 namespace plugins::tuning {
@@ -177,8 +178,7 @@ Config parse_config(const cni::CmdArgs& args) {
 }
 
 std::filesystem::path parse_data_dir(const cni::CmdArgs& args) {
-  const auto dir = cni::optional_field<std::string>(args.config, "dataDir");
-  return dir && !dir->empty() ? std::filesystem::path(*dir) : kDefaultDataDir;
+  return cni::optional_dir_field(args.config, "dataDir").value_or(kDefaultDataDir);
 }
 
 void check_allowlist(const std::vector<SysctlSetting>& sysctls, std::string_view allowlist,

@@ -28,6 +28,13 @@ std::string trimmed(std::string_view s, std::size_t limit) {
   return std::string(s);
 }
 
+// `text` with each NUL written as \0, for messages.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (const char c : text) out += c == '\0' ? std::string("\\0") : std::string(1, c);
+  return out;
+}
+
 Error failure(const std::filesystem::path& plugin, const proc::RunResult& run,
               const DelegateOptions& options) {
   if (run.timed_out)
@@ -67,11 +74,13 @@ const PluginSpec* find_builtin(const std::filesystem::path& plugin, const CmdArg
 
 }  // namespace
 
+// Besides the header's cases, a type containing a NUL is refused with kInvalidNetworkConfig.
 std::filesystem::path find_plugin(const std::string& type, const std::vector<std::string>& dirs) {
   if (type.empty()) throw Error(ErrorCode::kInvalidNetworkConfig, "find plugin: no plugin name");
-  if (type.find('/') != std::string::npos)
+  // A NUL would end the path the kernel sees early: "host-local\0x" would run host-local.
+  if (type.find('/') != std::string::npos || type.find('\0') != std::string::npos)
     throw Error(ErrorCode::kInvalidNetworkConfig,
-                "find plugin: invalid plugin name \"" + type + "\"");
+                "find plugin: invalid plugin name \"" + printable(type) + "\"");
   std::string searched;
   for (const auto& dir : dirs) {
     if (!searched.empty()) searched += ' ';

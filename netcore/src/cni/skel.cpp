@@ -1,5 +1,7 @@
 #include "netcore/cni/skel.hpp"
 
+#include <sys/stat.h>
+
 #include <csignal>
 
 #include <iostream>
@@ -26,6 +28,28 @@ std::vector<std::string> versions_of(const PluginSpec& spec) {
 
 void call(const std::function<void(const CmdArgs&)>& handler, const CmdArgs& args) {
   if (handler) handler(args);
+}
+
+bool is_true(const std::string& text) {
+  return text == "1" || text == "true" || text == "TRUE" || text == "True";
+}
+
+// The Go library's skel refuses an ADD whose CNI_NETNS is the plugin's own network namespace
+// (code 8), unless CNI_NETNS_OVERRIDE is true: "inside the container" would then be the host,
+// reconfigured in its place. A path that is no namespace at all is left to the plugin to report.
+void refuse_own_netns(const CmdArgs& args) {
+  if (args.command != Command::kAdd || args.netns.empty()) return;
+  if (const auto it = args.env.find("CNI_NETNS_OVERRIDE");
+      it != args.env.end() && is_true(it->second))
+    return;
+  struct stat target {};
+  struct stat own {};
+  if (::stat(args.netns.c_str(), &target) != 0 || ::stat("/proc/thread-self/ns/net", &own) != 0)
+    return;
+  if (target.st_dev == own.st_dev && target.st_ino == own.st_ino)
+    throw Error(ErrorCode::kInvalidNetns,
+                "CNI_NETNS \"" + args.netns +
+                    "\": plugin's netns and netns from CNI_NETNS should not be the same");
 }
 
 }  // namespace
@@ -64,6 +88,7 @@ int run_plugin(const PluginSpec& spec, const Environment& env, std::istream& in,
         if (!spec.add)
           throw Error(ErrorCode::kInvalidEnvironment,
                       "plugin " + spec.name + " does not support CNI_COMMAND ADD");
+        refuse_own_netns(args);
         print(out, spec.add(args).to_json(version));
         break;
       case Command::kDel:
