@@ -179,7 +179,7 @@ verify_added() {
     for gw in $(jq -r '.ips[] | .gateway // empty' "$res"); do
       found=no
       for host in $(jq -r '.interfaces[] | select(.sandbox == null) | .name' "$res"); do
-        link_addrs "" "$host" | grep -q "^$gw/" && found=yes
+        grep -q "^$gw/" <<<"$(link_addrs "" "$host")" && found=yes
       done
       [ "$found" = yes ] || fail "gateway $gw is on no host interface of the result"
     done
@@ -359,7 +359,7 @@ cache_compare() {
   ! link_json "$cid" "$ifname" >/dev/null || fail "$ifname still exists in the container after DEL"
   out=$(find "$data/$net" -mindepth 1 -maxdepth 1 ! -name lock ! -name 'last_reserved_ip.*')
   [ -z "$out" ] || fail "host-local reservations left after DEL: $out"
-  if [ -n "$cap_args" ] && nft list ruleset | grep -qF "$cid"; then fail "portmap rules left for $cid"; fi
+  if [ -n "$cap_args" ] && grep -qF "$cid" <<<"$(nft list ruleset)"; then fail "portmap rules left for $cid"; fi
   ip netns delete "$cid"
 }
 

@@ -37,7 +37,7 @@ if [ "${in_sandbox:-}" = 1 ]; then
   "$nsnet" net --cache-dir "$cache" add nsnet-bridge /run/netns/ctr >"$tmp/add.json" ||
     fail "installed nsnet net add nsnet-bridge"
   grep -q '"10\.91\.' "$tmp/add.json" || fail "ADD result has no 10.91.0.0/16 address: $(cat "$tmp/add.json")"
-  ip -n ctr -o addr show dev eth0 | grep -q 'inet 10\.91\.' || fail "the container's eth0 has no 10.91 address"
+  grep -q 'inet 10\.91\.' <<<"$(ip -n ctr -o addr show dev eth0)" || fail "the container's eth0 has no 10.91 address"
   ip -o link show nsnet3 >/dev/null || fail "no bridge nsnet3 in the sandbox"
   "$nsnet" net --cache-dir "$cache" check nsnet-bridge /run/netns/ctr || fail "installed nsnet net check"
   "$nsnet" net --cache-dir "$cache" del nsnet-bridge /run/netns/ctr || fail "installed nsnet net del"
@@ -46,7 +46,7 @@ if [ "${in_sandbox:-}" = 1 ]; then
   leftover=$(find /run/cni/networks/nsnet-bridge -type f ! -name lock ! -name 'last_reserved_ip.*' 2>/dev/null || true)
   [ -z "$leftover" ] || fail "IPAM allocations left after DEL: $leftover"
   [ -z "$(find "$cache" -type f 2>/dev/null)" ] || fail "cached results left after DEL"
-  if command -v nft >/dev/null && nft list ruleset | grep -q 'ctr\|10\.91\.'; then
+  if command -v nft >/dev/null && grep -q 'ctr\|10\.91\.' <<<"$(nft list ruleset)"; then
     fail "nft rules left after DEL: $(nft list ruleset)"
   fi
 
@@ -109,8 +109,8 @@ if [ -d "$build/launcher/man" ]; then
     man=$root/usr/share/man/man1/$page.1.gz
     gzip -t "$man" 2>/dev/null || fail "no valid share/man/man1/$page.1.gz"
     title=${page^^}
-    zcat "$man" | grep -q "^\.TH $title \"1\"" || fail "$page.1: no .TH $title"
-    zcat "$man" | grep -q '^\.SH SYNOPSIS' || fail "$page.1: no SYNOPSIS"
+    grep -q "^\.TH $title \"1\"" <<<"$(zcat "$man")" || fail "$page.1: no .TH $title"
+    grep -q '^\.SH SYNOPSIS' <<<"$(zcat "$man")" || fail "$page.1: no SYNOPSIS"
   done
 else
   echo "man pages were not built (no help2man when configured): not checked"
