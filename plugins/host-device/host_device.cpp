@@ -104,7 +104,10 @@ void return_to_host(const net::Netlink& ctr_nl, int index, const std::string& na
 
 cni::Result cmd_add(const cni::CmdArgs& args) {
   const Config config = parse_config(args);
-  const auto [container, ctr_nl] = cni::open_container_for_add(args);
+  // Named references, not a structured binding: clang 14 cannot capture bindings in lambdas.
+  const auto side = cni::open_container_for_add(args);
+  const net::Netns& container = side.netns;
+  const net::Netlink& ctr_nl = side.nl;
   const auto host_nl = net::Netlink::connect();
   const net::LinkInfo host_link = find_host_link(config, host_nl);
   const auto addresses = own_addresses(host_nl, host_link.index);

@@ -49,7 +49,10 @@ net::LinkInfo find_master(const Config& config, const net::Netlink& nl) {
 
 cni::Result cmd_add(const cni::CmdArgs& args) {
   const Config config = parse_config(args);
-  const auto [container, ctr_nl] = cni::open_container_for_add(args);
+  // Named references, not a structured binding: clang 14 cannot capture bindings in lambdas.
+  const auto side = cni::open_container_for_add(args);
+  const net::Netns& container = side.netns;
+  const net::Netlink& ctr_nl = side.nl;
   const auto host_nl = config.link_in_container ? std::optional<net::Netlink>()
                                                 : std::optional(net::Netlink::connect());
   const net::Netlink& master_nl = config.link_in_container ? ctr_nl : *host_nl;

@@ -35,7 +35,10 @@ net::LinkInfo get_bridge(const net::Netlink& nl, const std::string& name) {
 
 cni::Result cmd_add(const cni::CmdArgs& args) {
   const Config config = parse_config(args);
-  const auto [container, ctr_nl] = cni::open_container_for_add(args);
+  // Named references, not a structured binding: clang 14 cannot capture bindings in lambdas.
+  const auto side = cni::open_container_for_add(args);
+  const net::Netns& container = side.netns;
+  const net::Netlink& ctr_nl = side.nl;
   std::optional<net::LinkInfo> bridge;
   if (!config.bridge.empty()) bridge = get_bridge(ctr_nl, config.bridge);
 

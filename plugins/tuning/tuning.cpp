@@ -144,7 +144,7 @@ void apply(const cni::CmdArgs& args, const Config& config) {
 netcore::ErrorList restore(const Backup& backup, const std::string& ifname) {
   netcore::ErrorList errors;
   for (const auto& [key, value] : backup.sysctls) {
-    errors.attempt([&] {
+    errors.attempt([&, &key = key, &value = value] {  // clang 14 cannot capture bindings
       if (!net::write_sysctl_if_exists(key, value))
         netcore::log::debug("tuning: sysctl {} is gone, nothing to restore", key);
     });

@@ -402,7 +402,7 @@ class ProbeRun final {
     if (!epoll_) netcore::throw_errno("create epoll for probes");
 
     for (const auto& [netns, members] : group_by_netns(listeners_)) {
-      netns->run([&] {
+      netns->run([&, &members = members] {
         for (const std::size_t i : members) {
           Listener& l = listeners_[i];
           l.fd = open_listener(l.proto, l.address, l.port);
@@ -412,7 +412,7 @@ class ProbeRun final {
         if (listeners_[i].fd) watch(listeners_[i].fd.get(), EPOLLIN, tag(Kind::kListener, i));
     }
     for (const auto& [netns, members] : group_by_netns(icmp_sockets_)) {
-      netns->run([&] {
+      netns->run([&, &members = members] {
         for (const std::size_t i : members)
           icmp_sockets_[i].fd = open_icmp_socket(icmp_sockets_[i].family);
       });
@@ -448,7 +448,8 @@ class ProbeRun final {
       batch[probes_[i].from].push_back(i);
     }
     for (const auto& [netns, members] : batch) {
-      auto fds = netns->run([&] {
+      // The init-capture: clang 14 cannot capture a structured binding.
+      auto fds = netns->run([&, &members = members] {
         std::vector<UniqueFd> out;
         out.reserve(members.size());
         for (const std::size_t i : members) {

@@ -58,8 +58,10 @@ int ps_command(int argc, char** argv) {
   }
 
   nlohmann::json all = nlohmann::json::array();
-  std::printf(as_json ? "" : "%-14s %-8s %-9s %-20s %-34s %-16s %s\n", "ID", "PID", "STATUS",
-              "CREATED", "NETWORKS", "PORTS", "COMMAND");
+  if (!as_json) {
+    std::printf("%-14s %-8s %-9s %-20s %-34s %-16s %s\n", "ID", "PID", "STATUS", "CREATED",
+                "NETWORKS", "PORTS", "COMMAND");
+  }
   for (const auto& id : StateDir::list_ids()) {
     const auto state = StateDir::load(id);
     if (!state) continue;
