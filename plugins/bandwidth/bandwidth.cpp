@@ -145,7 +145,7 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   if (config.egress.shaped()) {
     const std::string name = ifb_of(args);
     const net::LinkInfo created = net::create_ifb(host_nl, name);
-    undo.push([&] { (void)net::delete_link_if_exists(host_nl, name); });
+    undo.push([&host_nl, name] { (void)net::delete_link_if_exists(host_nl, name); });
     const std::string alias = ifb_alias(args.network_name, args.container_id, args.ifname);
     if (alias.size() <= kMaxAlias)
       net::set_alias(host_nl, created.index, alias);

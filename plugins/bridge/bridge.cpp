@@ -187,7 +187,7 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   } else {
     host = net::create_veth_with_random_name(host_nl, config.host_veth_prefix, veth);
   }
-  undo.push([&] { (void)net::delete_link_if_exists(host_nl, host.name); });
+  undo.push([&host_nl, name = host.name] { (void)net::delete_link_if_exists(host_nl, name); });
   // A bridge port needs no IPv6 of its own. Left on, every port gets a link-local address, DAD
   // and an fe80::/64 route, and with a thousand ports every IPv6 route lookup on the host walks
   // a thousand fe80::/64 routes (the reference's host ends keep it; they also answer nothing).
@@ -202,7 +202,7 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   const auto attachment = cni::fw_attachment(args);
   if (config.mac_spoof_check) {
     fw::add_mac_spoof_check(attachment, host.name, ctr.mac);
-    undo.push([&] { fw::remove_mac_spoof_check(attachment); });
+    undo.push([attachment] { fw::remove_mac_spoof_check(attachment); });
   }
 
   cni::Result result;

@@ -114,7 +114,7 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   // The host end is created here with its peer directly in the container (never moved).
   const net::LinkInfo host = net::create_veth_with_random_name(
       host_nl, "veth", {.peer_name = args.ifname, .peer_netns = &container, .mtu = config.mtu});
-  undo.push([&] { (void)net::delete_link_if_exists(host_nl, host.name); });
+  undo.push([&host_nl, name = host.name] { (void)net::delete_link_if_exists(host_nl, name); });
   const auto ctr = net::get_link(ctr_nl, args.ifname);
 
   configure_container(ctr_nl, ctr.index, ipam);

@@ -364,7 +364,7 @@ LinkInfo create_tap(const Netns& netns, const TapSpec& spec) {
   });
   Undo undo;
   const LinkInfo created = get_link(nl, spec.name);
-  undo.push([&] { delete_link(nl, created.index); });
+  undo.push([&nl, index = created.index] { delete_link(nl, index); });
   if (spec.mtu) set_mtu(nl, created.index, *spec.mtu);
   if (spec.mac) set_mac(nl, created.index, *spec.mac);
   set_up(nl, created.index);
