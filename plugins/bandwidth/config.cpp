@@ -100,12 +100,7 @@ Config parse_config(const nlohmann::json& conf) {
 }
 
 netcore::net::TbfSpec tbf_spec(const Shaping& shaping) {
-  const std::uint64_t rate = shaping.rate / 8;
-  const std::uint64_t burst = shaping.burst / 8;
-  // The reference computes the latency share in floating point and truncates it.
-  const auto queued = static_cast<std::uint64_t>(static_cast<double>(rate) *
-                                                 static_cast<double>(kLatencyMicros) / 1e6);
-  return {.rate = rate, .burst = burst, .limit = queued + burst};
+  return netcore::net::tbf_with_latency(shaping.rate / 8, shaping.burst / 8, kLatencyMicros);
 }
 
 }  // namespace plugins::bandwidth

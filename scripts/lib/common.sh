@@ -15,6 +15,8 @@ NSNET_BUILD_PACKAGES=(
 )
 NSNET_TEST_PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
+  clang-14 libclang-rt-14-dev   # the asan preset: clang's ASan/UBSan, and libFuzzer for tests/fuzz
+  clang-tidy-14                 # scripts/tidy.sh, with the checked-in .clang-tidy
   iproute2                      # `ip -j` cross-checks of what netcore did
   nftables                      # `nft -j` cross-checks of what netcore::fw did
   containernetworking-plugins   # the reference plugins, for differential tests (/usr/lib/cni)
@@ -45,7 +47,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 install_packages() {
   local missing=() pkg
   for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" = 'install ok installed' ] || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || die "missing packages (${missing[*]}); run as root or install them"

@@ -210,7 +210,7 @@ TEST(Slirp4netnsConfigTest, AttachmentDirRefusesPathTricks) {
                                                                       {"net", "", "tap0"},
                                                                       {".", "c", "t"}}) {
     SCOPED_TRACE(net + " " + cid + " " + ifname);
-    EXPECT_EQ(error_of([&] {
+    EXPECT_EQ(error_of([&, &net = net, &cid = cid, &ifname = ifname] {
                 (void)plugins::slirp4netns::attachment_dir("/d", net, cid, ifname);
               }).code(),
               ErrorCode::kInvalidNetworkConfig);

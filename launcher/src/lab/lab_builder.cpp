@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include <netcore/base/error.hpp>
+#include <netcore/base/throwaway_thread.hpp>
 #include <netcore/cni/runtime.hpp>
 #include <netcore/net/address.hpp>
 #include <netcore/net/link.hpp>
@@ -92,25 +93,19 @@ Netlink prepare_namespace(const Netns& ns) {
 // the calling thread, so it runs on a thread of its own that is discarded afterwards (like a
 // thread that entered a network namespace).
 void create_uts_namespace(const std::string& hostname, const fs::path& file) {
-  std::exception_ptr failure;
-  std::thread([&] {
-    try {
-      if (::unshare(CLONE_NEWUTS) != 0) netcore::throw_errno("unshare UTS namespace");
-      if (::sethostname(hostname.data(), hostname.size()) != 0)
-        netcore::throw_errno("set host name " + hostname);
-      netcore::UniqueFd placeholder(
-          ::open(file.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
-      if (!placeholder) netcore::throw_errno("create " + file.string());
-      if (::mount("/proc/thread-self/ns/uts", file.c_str(), "none", MS_BIND, nullptr) != 0) {
-        const int err = errno;
-        ::unlink(file.c_str());
-        throw netcore::SysError("bind mount UTS namespace at " + file.string(), err);
-      }
-    } catch (...) {
-      failure = std::current_exception();
+  netcore::on_throwaway_thread([&] {
+    if (::unshare(CLONE_NEWUTS) != 0) netcore::throw_errno("unshare UTS namespace");
+    if (::sethostname(hostname.data(), hostname.size()) != 0)
+      netcore::throw_errno("set host name " + hostname);
+    netcore::UniqueFd placeholder(
+        ::open(file.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+    if (!placeholder) netcore::throw_errno("create " + file.string());
+    if (::mount("/proc/thread-self/ns/uts", file.c_str(), "none", MS_BIND, nullptr) != 0) {
+      const int err = errno;
+      ::unlink(file.c_str());
+      throw netcore::SysError("bind mount UTS namespace at " + file.string(), err);
     }
-  }).join();
-  if (failure) std::rethrow_exception(failure);
+  });
 }
 
 void add_addresses(const Netlink& nl, int ifindex, const std::vector<Prefix>& addresses) {
@@ -124,8 +119,7 @@ void add_rate_limit(const Netlink& nl, int ifindex, std::uint64_t bits_per_secon
   // A bucket of 10 ms at the rate (at least two frames) and 25 ms of queue, like the bandwidth
   // plugin's latency.
   const std::uint64_t burst = std::max<std::uint64_t>(rate / 100, 2ull * (mtu + 14));
-  const std::uint64_t queued = rate / 40;
-  netcore::net::add_root_tbf(nl, ifindex, {.rate = rate, .burst = burst, .limit = queued + burst});
+  netcore::net::add_root_tbf(nl, ifindex, netcore::net::tbf_with_latency(rate, burst, 25'000));
 }
 
 class Builder {

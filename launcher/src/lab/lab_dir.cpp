@@ -18,6 +18,7 @@
 #include <netcore/base/file.hpp>
 
 #include "lab/topology.hpp"
+#include "state/runtime_dir.hpp"
 
 namespace nsnet::lab {
 
@@ -84,12 +85,7 @@ const PodRecord* LabRecord::find_pod(const std::string& node, const std::string&
   return nullptr;
 }
 
-fs::path LabDir::root() {
-  if (::geteuid() == 0) return "/run/nsnet-lab";
-  if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg != '\0')
-    return fs::path(xdg) / "nsnet-lab";
-  return fs::path("/run/user") / std::to_string(::geteuid()) / "nsnet-lab";
-}
+fs::path LabDir::root() { return runtime_dir("nsnet-lab"); }
 
 fs::path LabDir::path_of(const std::string& name) {
   const bool valid = !name.empty() && name.size() <= kMaxLabNameLength && name[0] != '-' &&

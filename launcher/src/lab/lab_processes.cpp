@@ -122,32 +122,22 @@ LabProcess start_node_process(const LabDir& dir, const std::string& node,
 
 std::size_t end_lab_processes(const LabDir& dir, const std::vector<LabProcess>& recorded,
                               std::chrono::milliseconds grace) {
-  std::set<pid_t> targets;
-  for (const auto& p : recorded)
-    if (netcore::proc::process_alive(p.id)) targets.insert(p.id.pid);
-  const auto namespaces = lab_namespaces(dir);
-  for (const pid_t pid : processes_in(namespaces)) targets.insert(pid);
-  for (const pid_t pid : targets) ::kill(pid, SIGTERM);
-
-  const auto deadline = std::chrono::steady_clock::now() + grace;
-  auto still_there = [&] {
-    std::vector<pid_t> left;
-    for (const pid_t pid : targets) {
-      // Gone, or a zombie nobody reaped yet (it holds no namespace any more).
-      const auto start = netcore::proc::process_start_time(pid);
-      if (start && netcore::proc::process_alive({pid, *start})) left.push_back(pid);
-    }
-    return left;
-  };
-  std::vector<pid_t> left = still_there();
-  while (!left.empty() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    left = still_there();
+  std::vector<netcore::proc::ProcessId> targets;
+  std::set<pid_t> seen;
+  for (const auto& p : recorded) {
+    if (netcore::proc::process_alive(p.id) && seen.insert(p.id.pid).second)
+      targets.push_back(p.id);
   }
-  for (const pid_t pid : left) ::kill(pid, SIGKILL);
+  const auto namespaces = lab_namespaces(dir);
+  for (const pid_t pid : processes_in(namespaces)) {
+    // A zombie has no start time: it holds no namespace any more.
+    const auto start = netcore::proc::process_start_time(pid);
+    if (start && seen.insert(pid).second) targets.push_back({pid, *start});
+  }
+  const std::size_t stopped = netcore::proc::stop_processes(targets, grace);
   // Processes that entered a namespace while we looked (a plugin forked by a dying `up`).
   for (const pid_t pid : processes_in(namespaces)) ::kill(pid, SIGKILL);
-  return targets.size();
+  return stopped;
 }
 
 }  // namespace nsnet::lab

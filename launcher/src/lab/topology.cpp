@@ -208,7 +208,7 @@ Prefix parse_interface_address(const Json& j, const JsonPath& path) {
   const std::string text = get_string(j, path);
   if (text.find('/') == std::string::npos)
     fail(path, "\"" + text + "\" needs a prefix length (ADDRESS/LENGTH)");
-  const Prefix p = at(path, [&] { return Prefix::parse(text); });
+  Prefix p = at(path, [&] { return Prefix::parse(text); });
   if (p.is_v4() && p.length() <= 30 &&
       (p.address() == p.network().address() || p.address() == p.last_address()))
     fail(path, "\"" + text + "\" is the subnet's network or broadcast address, not a host's");
@@ -228,7 +228,7 @@ Prefix parse_network(const Json& j, const JsonPath& path) {
   const std::string text = get_string(j, path);
   if (text.find('/') == std::string::npos)
     fail(path, "\"" + text + "\" needs a prefix length (ADDRESS/LENGTH)");
-  const Prefix p = at(path, [&] { return Prefix::parse(text); });
+  Prefix p = at(path, [&] { return Prefix::parse(text); });
   if (p.address() != p.network().address())
     fail(path,
          "\"" + text + "\" has host bits set (did you mean " + p.network().to_string() + "?)");

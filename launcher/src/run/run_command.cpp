@@ -85,7 +85,7 @@ class Launch {
          std::optional<UserModeNetwork> user_mode)
       : options_(options), dir_(dir), state_(state), user_mode_(std::move(user_mode)) {}
 
-  pid_t start(std::vector<cni::NetworkList> lists, const IdMapPlan& id_maps) {
+  pid_t start(const std::vector<cni::NetworkList>& lists, const IdMapPlan& id_maps) {
     const ChildSpec spec{.options = &options_,
                          .resolv_conf = dir_.file("resolv.conf"),
                          .hosts = dir_.file("hosts"),
@@ -247,7 +247,7 @@ int run_container(const RunOptions& options, int report_fd) {
   Launch launch(options, *dir, state, std::move(user_mode));
   int status = kLauncherFailure;
   try {
-    launch.start(std::move(lists), id_maps);
+    launch.start(lists, id_maps);
     if (report_fd >= 0) {
       const std::string line = state.id + "\n";
       (void)!::write(report_fd, line.data(), line.size());

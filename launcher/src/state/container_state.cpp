@@ -16,6 +16,8 @@
 #include <netcore/base/file.hpp>
 #include <netcore/cni/cmd_args.hpp>
 
+#include "state/runtime_dir.hpp"
+
 namespace nsnet {
 
 namespace fs = std::filesystem;
@@ -76,12 +78,7 @@ ContainerState ContainerState::from_json(const json& j) {
   return s;
 }
 
-fs::path StateDir::root() {
-  if (::geteuid() == 0) return "/run/nsnet";
-  if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg != '\0')
-    return fs::path(xdg) / "nsnet";
-  return fs::path("/run/user") / std::to_string(::geteuid()) / "nsnet";
-}
+fs::path StateDir::root() { return runtime_dir("nsnet"); }
 
 namespace {
 

@@ -146,6 +146,7 @@ void add_mac_spoof_check(const Attachment& attachment, const std::string& port,
     throw Error(ErrorCode::kInvalidNetworkConfig, operation + ": invalid port name");
   // The same batch on every attempt: it reads nothing, so there is nothing to re-plan.
   const std::string script = detail::spoof_add_script(port, mac, spoof_tag(attachment));
+  // NOLINTNEXTLINE(performance-no-automatic-move): each attempt gets its own copy
   run_with_retries([&] { return script; }, operation);
 }
 

@@ -103,7 +103,7 @@ std::string add_script(bool v4, const Attachment& attachment,
   for (const auto& prefix : addresses) excluded.push_back(prefix.network().to_string());
   for (const auto& prefix : exclude)
     if (prefix.is_v4() == v4) excluded.push_back(prefix.network().to_string());
-  excluded.push_back(v4 ? "224.0.0.0/4" : "ff00::/8");  // multicast, as the reference excludes
+  excluded.emplace_back(v4 ? "224.0.0.0/4" : "ff00::/8");  // multicast, as the reference excludes
   excluded = unique(excluded);
 
   std::vector<std::string> keys, plain, tagged;

@@ -13,6 +13,7 @@
 #include "netcore/base/log.hpp"
 
 #include "netcore/base/error.hpp"
+#include "netcore/base/throwaway_thread.hpp"
 
 namespace netcore::net {
 namespace {
@@ -69,13 +70,10 @@ Netns Netns::create() {
   // unshare moves only the calling thread, so it runs on a thread of its own that ends inside
   // the new namespace. No setns first: a new thread starts in its creator's namespaces, and
   // entering even that one needs privileges over it that a user namespace's root lacks.
-  std::packaged_task<Netns()> task([] {
+  return on_throwaway_thread([] {
     if (::unshare(CLONE_NEWNET) != 0) throw_errno("unshare network namespace");
     return current();
   });
-  auto result = task.get_future();
-  std::thread(std::move(task)).join();
-  return result.get();
 }
 
 void Netns::enter_on_this_thread() const {

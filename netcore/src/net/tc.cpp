@@ -103,6 +103,12 @@ detail::NlMsgPtr tc_dump_request(int type, int ifindex, std::uint32_t parent,
 
 }  // namespace
 
+TbfSpec tbf_with_latency(std::uint64_t rate, std::uint64_t burst, std::uint64_t latency_us) {
+  const auto queued = static_cast<std::uint64_t>(static_cast<double>(rate) *
+                                                 static_cast<double>(latency_us) / 1e6);
+  return {.rate = rate, .burst = burst, .limit = queued + burst};
+}
+
 std::uint32_t tbf_buffer_ticks(std::uint64_t rate, std::uint64_t burst) {
   const std::string operation = "compute tbf buffer";
   // The same two libnl calls rtnl_qdisc_tbf_set_rate makes, so this is exactly what ADD sends.

@@ -38,23 +38,46 @@ int pidfd_send_signal(int pidfd, int signo) {
   return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, signo, nullptr, 0));
 }
 
-// Waits until the process behind `pidfd` has exited; false on timeout.
-bool wait_exit(int pidfd, milliseconds timeout) {
-  pollfd p{.fd = pidfd, .events = POLLIN, .revents = 0};
-  int n;
-  do n = ::poll(&p, 1, static_cast<int>(timeout.count()));
-  while (n < 0 && errno == EINTR);
-  return n > 0;
+// Waits until every process behind `pidfds` has exited or `timeout` has passed; returns the
+// pidfds of those still running.
+std::vector<int> wait_exits(std::vector<int> pidfds, milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pidfds.empty()) {
+    const auto left =
+        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    std::vector<pollfd> polls;
+    for (const int fd : pidfds) polls.push_back({.fd = fd, .events = POLLIN, .revents = 0});
+    const int n = ::poll(polls.data(), polls.size(), static_cast<int>(left.count()));
+    if (n < 0 && errno != EINTR) break;
+    pidfds.clear();
+    for (const auto& p : polls)
+      if (p.revents == 0) pidfds.push_back(p.fd);
+  }
+  return pidfds;
 }
 
-// SIGTERM, then SIGKILL after `grace`, through a pidfd; reaps it if it is our child.
-void terminate(int pidfd, pid_t pid, milliseconds grace) {
-  if (pidfd_send_signal(pidfd, SIGTERM) == 0 && !wait_exit(pidfd, grace)) {
-    pidfd_send_signal(pidfd, SIGKILL);
-    wait_exit(pidfd, milliseconds(5000));
-  }
-  int status;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+// Waits until the process behind `pidfd` has exited; false on timeout.
+bool wait_exit(int pidfd, milliseconds timeout) { return wait_exits({pidfd}, timeout).empty(); }
+
+struct Target {
+  int pidfd;
+  pid_t pid;
+};
+
+// SIGTERM to all at once, then SIGKILL to those left after `grace`, through their pidfds; reaps
+// those that are our children.
+void terminate(const std::vector<Target>& targets, milliseconds grace) {
+  std::vector<int> signalled;
+  for (const auto& t : targets)
+    if (pidfd_send_signal(t.pidfd, SIGTERM) == 0) signalled.push_back(t.pidfd);
+  const auto stubborn = wait_exits(std::move(signalled), grace);
+  for (const int fd : stubborn) pidfd_send_signal(fd, SIGKILL);
+  (void)wait_exits(stubborn, milliseconds(5000));
+  for (const auto& t : targets) {
+    int status;
+    while (::waitpid(t.pid, &status, 0) < 0 && errno == EINTR) {
+    }
   }
 }
 
@@ -134,13 +157,23 @@ bool process_alive(const ProcessId& id) {
   return id.pid > 0 && process_start_time(id.pid) == id.start_time;
 }
 
+std::size_t stop_processes(const std::vector<ProcessId>& ids, milliseconds grace) {
+  std::vector<UniqueFd> pinned;
+  std::vector<Target> targets;
+  for (const auto& id : ids) {
+    if (id.pid <= 0) continue;
+    UniqueFd pidfd(pidfd_open(id.pid));
+    // Checked after the pidfd pins the process: a match now cannot turn into another process.
+    if (!pidfd || process_start_time(id.pid) != id.start_time) continue;
+    targets.push_back({.pidfd = pidfd.get(), .pid = id.pid});
+    pinned.push_back(std::move(pidfd));
+  }
+  terminate(targets, grace);
+  return targets.size();
+}
+
 bool stop_process(const ProcessId& id, milliseconds grace) {
-  if (id.pid <= 0) return false;
-  const UniqueFd pidfd(pidfd_open(id.pid));
-  // Checked after the pidfd pins the process: a match now cannot turn into another process.
-  if (!pidfd || process_start_time(id.pid) != id.start_time) return false;
-  terminate(pidfd.get(), id.pid, grace);
-  return true;
+  return stop_processes({id}, grace) == 1;
 }
 
 Daemon Daemon::spawn(const DaemonRequest& request) {
@@ -159,7 +192,7 @@ Daemon Daemon::spawn(const DaemonRequest& request) {
   UniqueFd pidfd(pidfd_open(pid));
   const auto start = process_start_time(pid);
   if (!pidfd || !start) {
-    if (pidfd) terminate(pidfd.get(), pid, milliseconds(0));
+    if (pidfd) terminate({{.pidfd = pidfd.get(), .pid = pid}}, milliseconds(0));
     else ::waitpid(pid, nullptr, 0);
     throw Error(ErrorCode::kInternal, "start " + request.program.string() + ": it exited at once");
   }
@@ -218,7 +251,7 @@ std::string Daemon::wait_readable(int fd, milliseconds timeout) const {
 
 void Daemon::stop(milliseconds grace) {
   if (!pidfd_) return;
-  terminate(pidfd_.get(), id_.pid, grace);
+  terminate({{.pidfd = pidfd_.get(), .pid = id_.pid}}, grace);
   pidfd_.reset();
 }
 

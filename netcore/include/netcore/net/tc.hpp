@@ -32,6 +32,12 @@ struct TbfSpec {
   std::uint64_t limit = 0;  // bytes that may queue waiting for tokens, 1..kMaxTbfValue
 };
 
+// tc's "latency" form: a tbf at `rate` bytes/s with a bucket of `burst` bytes whose queue holds
+// what arrives in `latency_us` microseconds at the rate (truncated, as the reference bandwidth
+// plugin computes it), plus the bucket.
+[[nodiscard]] TbfSpec tbf_with_latency(std::uint64_t rate, std::uint64_t burst,
+                                       std::uint64_t latency_us);
+
 // A tbf as the kernel reports it (TCA_TBF_PARMS, TCA_TBF_RATE64).
 struct TbfInfo {
   std::uint64_t rate = 0;    // bytes per second

@@ -64,6 +64,9 @@ struct ProcessId {
 // is gone (and reaped, when it is a child of this process). A pid now naming another process is
 // left alone. Returns whether a process was stopped.
 bool stop_process(const ProcessId& id, std::chrono::milliseconds grace);
+// The same for many processes at once: one SIGTERM each, one shared `grace`, then SIGKILL for
+// those left. Returns how many were stopped.
+std::size_t stop_processes(const std::vector<ProcessId>& ids, std::chrono::milliseconds grace);
 
 class Daemon final {
  public:
