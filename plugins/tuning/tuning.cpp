@@ -263,6 +263,8 @@ void cmd_gc(const cni::CmdArgs& args) {
   const auto valid = args.valid_attachments();
   if (!valid) return;
   const fs::path dir = parse_data_dir(args);
+  // Through a link GC would delete backup-like files wherever it points.
+  netcore::refuse_linked_directory(dir, "tuning: backup directory");
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
   if (ec) {
