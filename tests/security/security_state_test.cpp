@@ -225,6 +225,20 @@ TEST_F(SecurityTuningTest, LinkedBackupDirectoryIsRefused) {
   EXPECT_EQ(tree_of(victim_dir_), before_);  // no ctr1_eth0.json in it
   EXPECT_EQ(arp_ignore(), "0");
   EXPECT_TRUE(is_link(data_dir_));
+
+  // GC does not delete, through the link, what looks like a stale backup of this network.
+  std::ofstream(victim_dir_ / "old_eth0.json")
+      << json{{"nsnet", {{"network", "tunenet"}, {"containerID", "old"}, {"ifname", "eth0"}}}}
+             .dump();
+  before_ = tree_of(victim_dir_);
+  json gc = config();
+  gc.erase("prevResult");
+  gc["cniVersion"] = "1.1.0";
+  gc["cni.dev/valid-attachments"] = json::array();
+  const auto run =
+      host_->run([&] { return exec_plugin(plugin_dir(), "tuning", "GC", {}, gc.dump()); });
+  EXPECT_NE(run.exit_code, 0) << run.out;
+  EXPECT_EQ(tree_of(victim_dir_), before_);
 }
 
 // A planted backup is neither read (DEL would "restore" what it says) nor written through.
