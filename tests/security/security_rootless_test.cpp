@@ -5,20 +5,18 @@
 // look like from inside is in nsnet_run_rootless_test.cpp; reaching the host's loopback in
 // nsnet_run_usermode_test.cpp (NsnetUserModeTest.HostLoopbackIsReachableOnlyWhenAllowed).
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <fstream>
+#include <netcore/proc/daemon.hpp>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
-#include <netcore/proc/daemon.hpp>
 
 #include "integration/nsnet_rootless_fixture.hpp"
 
@@ -73,8 +71,8 @@ TEST_P(SecurityRootlessTest, NoIdMapCoversHostRoot) {
   const std::string id = unique_name("map");
   const auto run = nsnet_as_user(run_args({"-d", "--name", id, "--", "sleep", "100"}));
   ASSERT_EQ(run.status, 0) << run.err;
-  const auto state = nlohmann::json::parse(
-      file_text(temp_dir() / "runtime" / "nsnet" / id / "state.json"));
+  const auto state =
+      nlohmann::json::parse(file_text(temp_dir() / "runtime" / "nsnet" / id / "state.json"));
   const pid_t pid = state.at("pid").get<pid_t>();
   ASSERT_GT(pid, 0);
   const auto uids = id_map_of(pid, "uid_map");
@@ -144,8 +142,8 @@ class SecuritySlirpTest : public NsnetRootlessTest {
     const auto run = nsnet_as_user(call);
     EXPECT_EQ(run.status, 0) << run.err;
     if (run.status != 0) return {};
-    const auto state = nlohmann::json::parse(
-        file_text(temp_dir() / "runtime" / "nsnet" / id / "state.json"));
+    const auto state =
+        nlohmann::json::parse(file_text(temp_dir() / "runtime" / "nsnet" / id / "state.json"));
     const auto helper = state.at("helper");
     EXPECT_EQ(helper.at("program"), "slirp4netns");
     auto cmdline = cmdline_of(helper.at("pid").get<pid_t>());

@@ -6,6 +6,7 @@
 // a CNI error naming the link or replaces the link without writing through it. Also the modes
 // of the state each one writes (the reference's where it has one).
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,11 +16,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "integration/tuning_fixture.hpp"
 #include "net/net_env.hpp"
@@ -212,7 +211,8 @@ class SecurityTuningTest : public TuningFixture {
   }
   json sysctl_conf() { return config({{"sysctl", {{"net.ipv4.conf.eth0.arp_ignore", "1"}}}}); }
   std::string arp_ignore() {
-    return container_->run([] { return netcore::net::read_sysctl("net/ipv4/conf/eth0/arp_ignore"); });
+    return container_->run(
+        [] { return netcore::net::read_sysctl("net/ipv4/conf/eth0/arp_ignore"); });
   }
   fs::path victim_dir_, victim_file_;
   std::map<std::string, std::string> before_;
@@ -300,7 +300,9 @@ class SecuritySlirpPluginTest : public L2PluginTest {
             {"type", "slirp4netns"},
             {"dataDir", data_dir_.string()}};
   }
-  PluginRun slirp(const std::string& command) { return call(command, conf(), {{"CNI_IFNAME", "tap0"}}); }
+  PluginRun slirp(const std::string& command) {
+    return call(command, conf(), {{"CNI_IFNAME", "tap0"}});
+  }
   fs::path state_dir() const { return data_dir_ / "slirpnet" / "ctr1-tap0"; }
 
   fs::path data_dir_, victim_dir_;
@@ -321,7 +323,7 @@ TEST_F(SecuritySlirpPluginTest, LinkedStateDirectoryIsNotFollowed) {
   ASSERT_TRUE(start);
   std::ofstream(victim_dir_ / "state.json")
       << json{{"pid", bystander_}, {"start_time", *start}, {"container_id", "ctr1"},
-              {"ifname", "tap0"}, {"netns", netns_path_}, {"api_socket", ""}}
+              {"ifname", "tap0"},  {"netns", netns_path_}, {"api_socket", ""}}
              .dump();
   const auto before = tree_of(victim_dir_);
   fs::create_directories(state_dir().parent_path());
@@ -372,28 +374,29 @@ TEST_F(SecurityResultCacheTest, LinkedCacheFileIsReplacedNotWrittenThrough) {
   const auto cache_dir = temp_dir() / "cache";
   fs::create_directories(conf_dir);
   const std::string network = unique_name("sc");
-  std::ofstream(conf_dir / "10-sec.conflist")
-      << json{{"cniVersion", "1.1.0"}, {"name", network}, {"plugins", {{{"type", "loopback"}}}}}
-             .dump();
+  std::ofstream(conf_dir / "10-sec.conflist") << json{
+      {"cniVersion", "1.1.0"},
+      {"name", network},
+      {"plugins", {{{"type", "loopback"}}}}}.dump();
   const std::string netns_name = unique_name("scn");
   container_->persist(netns_name);
   const std::string netns = "/run/netns/" + netns_name;
-  const auto file = cache_dir / "results" /
-                    (network + "-" + nsnet::net::cnitool_container_id(netns) + "-eth0");
+  const auto file =
+      cache_dir / "results" / (network + "-" + nsnet::net::cnitool_container_id(netns) + "-eth0");
   fs::create_directories(file.parent_path());
   ::chmod(file.parent_path().c_str(), 0700);
   ::chmod(cache_dir.c_str(), 0700);
   fs::create_symlink(victim_file_, file);
 
   const auto run_net = [&](const std::string& verb) {
-    netcore::proc::RunRequest request{.program = NSNET_BIN,
-                                      .args = {"net", "--cache-dir", cache_dir.string(), verb,
-                                               network, netns},
-                                      .env = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"},
-                                              {"NETCONFPATH", conf_dir.string()},
-                                              {"CNI_PATH", NSNET_PLUGIN_DIR},
-                                              {"NSNET_LOG_LEVEL", "warn"}},
-                                      .timeout = std::chrono::seconds(60)};
+    netcore::proc::RunRequest request{
+        .program = NSNET_BIN,
+        .args = {"net", "--cache-dir", cache_dir.string(), verb, network, netns},
+        .env = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"},
+                {"NETCONFPATH", conf_dir.string()},
+                {"CNI_PATH", NSNET_PLUGIN_DIR},
+                {"NSNET_LOG_LEVEL", "warn"}},
+        .timeout = std::chrono::seconds(60)};
     return host_->run([&] { return netcore::proc::run(request); });
   };
   const auto add = run_net("add");

@@ -6,6 +6,7 @@
 // through would write only into those copies, where the test sees it, never into the machine's
 // kernel settings.
 
+#include <gtest/gtest.h>
 #include <sched.h>
 #include <sys/mount.h>
 
@@ -14,11 +15,9 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "integration/tuning_fixture.hpp"
 

@@ -11,8 +11,7 @@ namespace netcore {
 // place is never followed, and nothing but a regular file is read (a FIFO would block).
 // Throws Error(kIoFailure) naming the path for a link or a non-regular file, SysError for other
 // failures.
-[[nodiscard]] std::optional<std::string> find_state_file_content(
-    const std::filesystem::path& path);
+[[nodiscard]] std::optional<std::string> find_state_file_content(const std::filesystem::path& path);
 
 // Throws Error(kIoFailure) unless `dir` is a directory itself, not a symbolic link to one (or
 // anything else); `what` names it in the message. A missing `dir` is fine.
