@@ -19,6 +19,7 @@
 #include <netcore/base/error.hpp>
 #include <netcore/base/file.hpp>
 #include <netcore/base/log.hpp>
+#include <netcore/base/state_file.hpp>
 #include <netcore/base/undo.hpp>
 #include <netcore/base/unique_fd.hpp>
 #include <netcore/cni/veth_plugin.hpp>
@@ -72,10 +73,18 @@ nlohmann::json to_json(const State& s) {
 }
 
 // The state in `dir`; nullopt when there is none or it cannot be read (a crash mid-ADD).
+// A symbolic link planted in place of `dir` (or of its state file) is never read through: its
+// "state" could name any process for tear_down to stop.
 std::optional<State> read_state(const fs::path& dir) {
+  std::error_code link_ec;
+  if (fs::is_symlink(dir, link_ec)) {
+    netcore::log::warn("slirp4netns: {} is a symbolic link, not our state; ignoring it",
+                       dir.string());
+    return std::nullopt;
+  }
   std::optional<std::string> text;
   try {
-    text = netcore::find_file_content(dir / kStateFile);
+    text = netcore::find_state_file_content(dir / kStateFile);
   } catch (const Error& e) {
     netcore::log::warn("slirp4netns: {}, ignoring", e.what());
   }
@@ -101,6 +110,12 @@ std::optional<State> read_state(const fs::path& dir) {
 
 // Stops the daemon `dir`'s state names (if it still runs) and removes `dir`.
 void tear_down(const fs::path& dir) {
+  std::error_code link_ec;
+  if (fs::is_symlink(dir, link_ec)) {  // not ours: only the link goes, nothing behind it
+    if (!fs::remove(dir, link_ec) && link_ec)
+      throw Error(ErrorCode::kInternal, "remove " + dir.string() + ": " + link_ec.message());
+    return;
+  }
   if (const auto state = read_state(dir)) {
     if (proc::stop_process(state->process, kStopGrace))
       netcore::log::debug("slirp4netns: stopped pid {} of {}", state->process.pid, dir.string());
@@ -155,7 +170,7 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   // The runtime must DEL before it ADDs the same attachment again (spec: ADD is not
   // idempotent). A daemon still running for it is that mistake; state whose daemon is gone is a
   // leftover of a crash, and goes.
-  if (fs::exists(dir)) {
+  if (fs::exists(fs::symlink_status(dir))) {  // a dangling link too: tear_down removes it
     if (const auto state = read_state(dir); state && proc::process_alive(state->process))
       throw Error(ErrorCode::kInternal, "slirp4netns: attachment " + args.container_id + "/" +
                                             args.ifname +
@@ -225,7 +240,7 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
 void cmd_del(const cni::CmdArgs& args) {
   const fs::path dir =
       attachment_dir(parse_data_dir(args), args.network_name, args.container_id, args.ifname);
-  if (!fs::exists(dir)) return;
+  if (!fs::exists(fs::symlink_status(dir))) return;
   tear_down(dir);
 }
 

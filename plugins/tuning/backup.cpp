@@ -6,6 +6,7 @@
 
 #include <netcore/base/error.hpp>
 #include <netcore/base/file.hpp>
+#include <netcore/base/state_file.hpp>
 #include <netcore/cni/json.hpp>
 
 namespace plugins::tuning {
@@ -59,7 +60,7 @@ std::filesystem::path backup_path(const std::filesystem::path& data_dir,
 }
 
 std::optional<Backup> find_backup(const std::filesystem::path& path) {
-  const auto text = netcore::find_file_content(path);
+  const auto text = netcore::find_state_file_content(path);  // a planted link: refused
   if (!text) return std::nullopt;
   try {
     return Backup::from_json(cni::parse_json(*text, path.string()));
@@ -71,6 +72,9 @@ std::optional<Backup> find_backup(const std::filesystem::path& path) {
 
 void save_backup(const std::filesystem::path& path, const Backup& backup) {
   const auto dir = path.parent_path();
+  // The backup itself is renamed into place (a link in its place is replaced, not written
+  // through), but a link in place of the directory would put it elsewhere.
+  netcore::refuse_linked_directory(dir, "tuning: backup directory");
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     // Parents as the system makes them; the directory holding the backups private.

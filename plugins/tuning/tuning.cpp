@@ -12,6 +12,7 @@
 
 #include <netcore/base/error.hpp>
 #include <netcore/base/file.hpp>
+#include <netcore/base/state_file.hpp>
 #include <netcore/base/undo.hpp>
 #include <netcore/net/link.hpp>
 #include <netcore/net/netlink.hpp>
@@ -83,7 +84,7 @@ void save_backup_with_undo(const fs::path& path, const Backup& backup,
 // The ADD's work inside the container namespace (on a Netns::run thread).
 void apply(const cni::CmdArgs& args, const Config& config) {
   const fs::path path = backup_path(config.data_dir, args.container_id, args.ifname);
-  const auto previous_text = netcore::find_file_content(path);
+  const auto previous_text = netcore::find_state_file_content(path);  // a planted link: refused
   Backup backup;
   if (previous_text) {
     try {
@@ -262,6 +263,8 @@ void cmd_gc(const cni::CmdArgs& args) {
   const auto valid = args.valid_attachments();
   if (!valid) return;
   const fs::path dir = parse_data_dir(args);
+  // Through a link GC would delete backup-like files wherever it points.
+  netcore::refuse_linked_directory(dir, "tuning: backup directory");
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
   if (ec) {

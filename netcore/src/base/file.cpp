@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "netcore/base/error.hpp"
+#include "netcore/base/state_file.hpp"
 #include "netcore/base/unique_fd.hpp"
 
 namespace netcore {
@@ -78,6 +79,36 @@ std::optional<std::string> find_file_content(const std::filesystem::path& path) 
     throw_errno("open " + path.string());
   }
   return read_fd(fd.get(), path.string());
+}
+
+std::optional<std::string> find_state_file_content(const std::filesystem::path& path) {
+  // O_NONBLOCK: opening a FIFO planted here must not hang (it is refused just below).
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return std::nullopt;
+    if (errno == ELOOP)
+      throw Error(ErrorCode::kIoFailure,
+                  "open " + path.string() + ": a symbolic link, not a state file; refusing");
+    throw_errno("open " + path.string());
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw_errno("stat " + path.string());
+  if (!S_ISREG(st.st_mode))
+    throw Error(ErrorCode::kIoFailure, "open " + path.string() + ": not a regular file; refusing");
+  return read_fd(fd.get(), path.string());
+}
+
+void refuse_linked_directory(const std::filesystem::path& dir, const std::string& what) {
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    throw_errno("stat " + dir.string());
+  }
+  if (S_ISLNK(st.st_mode))
+    throw Error(ErrorCode::kIoFailure,
+                what + " " + dir.string() + " is a symbolic link, not a directory; refusing");
+  if (!S_ISDIR(st.st_mode))
+    throw Error(ErrorCode::kIoFailure, what + " " + dir.string() + " is not a directory");
 }
 
 }  // namespace netcore

@@ -15,6 +15,7 @@
 #include "netcore/base/error.hpp"
 #include "netcore/base/file.hpp"
 #include "netcore/base/hash.hpp"
+#include "netcore/base/state_file.hpp"
 #include "netcore/base/unique_fd.hpp"
 
 namespace netcore::ipam {
@@ -69,9 +70,15 @@ void remove_if_exists(const fs::path& path) {
 // nsnet's own index files and the hints the reference also writes this way: a torn write is
 // always detected, because every change first changes the network directory, which
 // invalidates the stamp until the last write of the operation.
+// A symbolic link planted in its place is refused (O_NOFOLLOW), never written through.
 void write_in_place(const fs::path& path, std::string_view data) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd) throw_errno("open " + path.string());
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (!fd) {
+    if (errno == ELOOP)
+      throw Error(ErrorCode::kIoFailure,
+                  "open " + path.string() + ": a symbolic link, not a state file; refusing");
+    throw_errno("open " + path.string());
+  }
   if (::write(fd.get(), data.data(), data.size()) != static_cast<ssize_t>(data.size()))
     throw_errno("write " + path.string());
 }
@@ -92,11 +99,19 @@ std::unique_ptr<DiskStore> DiskStore::open_existing(const fs::path& data_dir,
 std::unique_ptr<DiskStore> DiskStore::open(const fs::path& data_dir, const std::string& network) {
   const fs::path dir = data_dir / network;
   const fs::path meta_dir = data_dir / ".nsnet" / network;
+  // Everything below is written by path: a directory replaced by a symbolic link would send the
+  // lock, the reservations and the index elsewhere. (dataDir itself is the admin's choice.)
+  const auto refuse_links = [&] {
+    for (const auto& d : {dir, meta_dir, meta_dir / "owners"})
+      refuse_linked_directory(d, "host-local: state directory");
+  };
+  refuse_links();
   for (const auto& d : {dir, meta_dir / "owners"}) {
     std::error_code ec;
     fs::create_directories(d, ec);
     if (ec) throw SysError("create directory " + d.string(), ec.value());
   }
+  refuse_links();
   auto lock = FileLock::acquire(dir / "lock");
   return std::unique_ptr<DiskStore>(new DiskStore(dir, meta_dir, std::move(lock)));
 }
@@ -106,7 +121,7 @@ DiskStore::DiskStore(fs::path dir, fs::path meta_dir, FileLock lock)
 
 std::optional<Owner> DiskStore::read_reservation(const net::IpAddress& ip) {
   const auto path = dir_ / ip.to_string();
-  const auto content = find_file_content(path);
+  const auto content = find_state_file_content(path);
   if (!content) return std::nullopt;
   if (trim(*content).empty()) {
     // Every writer holds the lock while it creates and fills a reservation, and we hold it now:
@@ -150,8 +165,8 @@ bool DiskStore::reserve(const Owner& owner, const net::IpAddress& ip, std::size_
 }
 
 std::optional<net::IpAddress> DiskStore::last_reserved(std::size_t rangeset) {
-  const auto content =
-      find_file_content(dir_ / (std::string(kLastReservedPrefix) + std::to_string(rangeset)));
+  const auto content = find_state_file_content(
+      dir_ / (std::string(kLastReservedPrefix) + std::to_string(rangeset)));
   if (!content) return std::nullopt;
   boost::system::error_code ec;
   auto ip = boost::asio::ip::make_address(std::string(trim(*content)), ec);
@@ -211,7 +226,7 @@ void DiskStore::release(const net::IpAddress& ip) {
 }
 
 bool DiskStore::known_exhausted(std::size_t rangeset, const std::string& key) {
-  const auto marker = find_file_content(meta_dir_ / ("exhausted." + std::to_string(rangeset)));
+  const auto marker = find_state_file_content(meta_dir_ / ("exhausted." + std::to_string(rangeset)));
   return marker && *marker == key + "\n" + directory_stamp();
 }
 
@@ -237,7 +252,7 @@ void DiskStore::write_stamp() {
 void DiskStore::ensure_index() {
   if (index_checked_) return;
   index_checked_ = true;
-  if (find_file_content(meta_dir_ / "stamp") == directory_stamp()) return;
+  if (find_state_file_content(meta_dir_ / "stamp") == directory_stamp()) return;
 
   log::debug("{} changed outside nsnet; rebuilding its owner index", dir_.string());
   std::map<std::pair<std::string, std::string>, std::vector<net::IpAddress>> by_owner;
@@ -259,7 +274,7 @@ fs::path DiskStore::index_path(const Owner& owner) const {
 
 std::vector<net::IpAddress> DiskStore::read_index(const Owner& owner) const {
   // "<id>\n<ifname>\n<ip>\n<ip>..."; the owner lines guard against hashed-name collisions.
-  const auto content = find_file_content(index_path(owner));
+  const auto content = find_state_file_content(index_path(owner));
   std::vector<net::IpAddress> ips;
   if (!content) return ips;
   size_t pos = 0;

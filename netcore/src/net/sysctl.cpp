@@ -1,6 +1,9 @@
 #include "netcore/net/sysctl.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +20,41 @@ namespace {
   std::string printable;
   for (const char c : key) printable += c == '\0' ? std::string("\\0") : std::string(1, c);
   throw Error(ErrorCode::kInvalidNetworkConfig, "invalid sysctl key \"" + printable + "\": " + why);
+}
+
+// Opens /proc/sys/<key> (already checked by sysctl_path) one component at a time, relative to
+// the directory opened before, never following a symbolic link (O_NOFOLLOW) and staying on
+// procfs: a link or a mount over a directory of /proc/sys/net cannot send a write elsewhere.
+// Errno as open() sets it (ENOENT for a missing key) for SysError.
+UniqueFd open_sysctl(const std::string& key, int flags) {
+  const auto on_procfs = [](const UniqueFd& fd) {
+    struct statfs fs {};
+    if (::fstatfs(fd.get(), &fs) != 0) return false;
+    if (fs.f_type == PROC_SUPER_MAGIC) return true;
+    errno = EXDEV;  // not procfs: something is mounted over /proc/sys
+    return false;
+  };
+  UniqueFd dir(::open("/proc/sys", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir || !on_procfs(dir)) return UniqueFd();
+  std::string::size_type start = 0;
+  for (;;) {
+    const auto end = key.find('/', start);
+    const std::string part = key.substr(start, end == std::string::npos ? end : end - start);
+    const bool last = end == std::string::npos;
+    UniqueFd next(::openat(dir.get(), part.c_str(),
+                           (last ? flags : O_RDONLY | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC));
+    if (!next || !on_procfs(next)) return UniqueFd();
+    if (last) return next;
+    dir = std::move(next);
+    start = end + 1;
+  }
+}
+
+[[noreturn]] void throw_open_failure(const std::string& operation, const std::string& key) {
+  if (errno == ELOOP || errno == EXDEV)
+    throw_bad_key(key, errno == ELOOP ? "a symbolic link under /proc/sys, refusing"
+                                      : "not on procfs (something is mounted over /proc/sys)");
+  throw_errno(operation + " " + key);
 }
 
 }  // namespace
@@ -51,9 +89,9 @@ std::string sysctl_key_from_dotted(const std::string& dotted) {
 }
 
 std::string read_sysctl(const std::string& key) {
-  const auto path = sysctl_path(key);
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw_errno("read sysctl " + key);
+  (void)sysctl_path(key);
+  UniqueFd fd = open_sysctl(key, O_RDONLY);
+  if (!fd) throw_open_failure("read sysctl", key);
   std::string value;
   char buf[4096];
   for (;;) {
@@ -71,10 +109,10 @@ std::string read_sysctl(const std::string& key) {
 }
 
 void write_sysctl(const std::string& key, const std::string& value) {
-  const auto path = sysctl_path(key);
+  (void)sysctl_path(key);
   log::debug("write sysctl {} = {}", key, value);
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) throw_errno("write sysctl " + key);
+  UniqueFd fd = open_sysctl(key, O_WRONLY);
+  if (!fd) throw_open_failure("write sysctl", key);
   // procfs takes a sysctl value in one write; a short write would apply a truncated value.
   ssize_t n;
   do {
