@@ -29,6 +29,7 @@
 #include "netcore/net/netns.hpp"
 #include "support/plugin_runner.hpp"
 #include "support/sandbox.hpp"
+#include "support/snapshot.hpp"
 
 extern char** environ;
 
@@ -111,35 +112,8 @@ class BadInputTest : public nsnet::testing::SandboxTest {
   }
 
   std::string snapshot() {
-    std::string out;
-    for (const auto* ns : {&*host_, &*container_}) {
-      out += "== netns\n";
-      out += nsnet::testing::run_in_netns(
-          *ns,
-          "ip -j link show; ip -j addr show; ip -j -4 route show table all; "
-          "ip -j -6 route show table all; ip -j -4 neigh show; nft list ruleset");
-    }
-    for (const char* dir_name : {"/run", "/var/lib/cni"}) {
-      const fs::path dir(dir_name);
-      out += "== files " + dir.string() + "\n";
-      std::error_code ec;
-      for (auto it = fs::recursive_directory_iterator(dir, ec);
-           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        const auto status = it->symlink_status();
-        out += it->path().string() + " type=" + std::to_string(static_cast<int>(status.type()));
-        if (status.type() == fs::file_type::regular) {
-          std::error_code size_ec;
-          const auto size = fs::file_size(it->path(), size_ec);
-          out += " size=" + std::to_string(size_ec ? 0 : size);
-          std::ifstream in(it->path(), std::ios::binary);
-          std::ostringstream content;
-          if (size > 0 && size < 4096 && in) content << in.rdbuf();
-          out += " content=" + content.str();
-        }
-        out += "\n";
-      }
-    }
-    return out;
+    return nsnet::testing::sandbox_snapshot(
+        {.netns = {&*host_, &*container_}, .trees = {"/run", "/var/lib/cni"}});
   }
 
   // Runs one case; returns whether every check held. The sandbox is compared with its state just

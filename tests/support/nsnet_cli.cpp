@@ -77,12 +77,14 @@ NsnetProcess NsnetProcess::start(const netcore::net::Netns& netns, const Invocat
   for (const auto& [source, target] : invocation.bind_mounts)
     binds.emplace_back(source.string(), target.string());
 
+  const bool own_group = invocation.own_process_group;
   const pid_t pid = ::fork();
   if (pid < 0) {
     ADD_FAILURE() << "fork: " << std::strerror(errno);
     return NsnetProcess(-1, {}, {});
   }
   if (pid == 0) {
+    if (own_group && ::setpgid(0, 0) != 0) child_fail("setpgid", 124);
     ::dup2(null.get(), STDIN_FILENO);
     ::dup2(out.get(), STDOUT_FILENO);
     ::dup2(err.get(), STDERR_FILENO);
@@ -109,6 +111,9 @@ NsnetProcess NsnetProcess::start(const netcore::net::Netns& netns, const Invocat
     ::execve(argv[0], argv.data(), envp.data());
     child_fail("execve nsnet", 123);
   }
+  // Also in the parent, so that the group exists before start() returns (no race with a
+  // signal_group() right after it); EACCES once the child has exec'd means it already did.
+  if (own_group) (void)::setpgid(pid, pid);
   return NsnetProcess(pid, std::move(out), std::move(err));
 }
 
@@ -127,6 +132,10 @@ NsnetProcess::~NsnetProcess() {
 
 void NsnetProcess::signal(int signo) const {
   if (pid_ > 0 && !reaped_) ::kill(pid_, signo);
+}
+
+void NsnetProcess::signal_group(int signo) const {
+  if (pid_ > 0 && !reaped_) ::kill(-pid_, signo);
 }
 
 std::string NsnetProcess::out() const { return out_ ? read_all(out_.get()) : std::string(); }

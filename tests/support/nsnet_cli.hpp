@@ -42,6 +42,9 @@ struct Invocation {
   std::optional<std::pair<uid_t, gid_t>> credentials;
   // Files bound over others (source, target) in a private mount namespace made for this process.
   std::vector<std::pair<std::filesystem::path, std::filesystem::path>> bind_mounts;
+  // Run nsnet as the leader of a new process group (pgid = its pid), which the plugins it execs
+  // join, so that signal_group() reaches the runtime and whatever it is running at once.
+  bool own_process_group = false;
 };
 
 // What a finished nsnet did. `status` is what a shell reports: the exit code or 128+N.
@@ -67,6 +70,9 @@ class NsnetProcess final {
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }
   // Sends `signo` to nsnet itself (only while it has not been reaped).
   void signal(int signo) const;
+  // Sends `signo` to nsnet's process group (Invocation::own_process_group): nsnet and the
+  // plugins it runs. Only while nsnet has not been reaped, so the group id cannot be reused.
+  void signal_group(int signo) const;
   // What it wrote so far.
   [[nodiscard]] std::string out() const;
   [[nodiscard]] std::string err() const;
