@@ -1,5 +1,7 @@
 // The conflist loader (netcore/cni/conflist.hpp): the input as a .conflist and as a single-plugin
 // .conf, then the stdin config each plugin of the list would get (plugin_config), dumped.
+// Invariants: a parsed list has plugins and runs at a version nsnet speaks; its bytes (for a
+// .conf, the wrapping list libcni's result cache records) parse back to the same list.
 
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +25,17 @@ void load(const std::string& text, bool is_single_plugin) {
   if (list.plugins.empty()) nsnet::fuzz::fail("a list without plugins parsed: " + text);
   if (!netcore::cni::is_known_version(list.cni_version))
     nsnet::fuzz::fail("a list runs at unknown version \"" + list.cni_version + "\"");
+  netcore::cni::NetworkList again;
+  try {
+    again = netcore::cni::NetworkList::parse(list.bytes);
+  } catch (const netcore::Error& e) {
+    nsnet::fuzz::fail(std::string("a list's own bytes do not parse: ") + e.what() + ": " +
+                      list.bytes);
+  }
+  if (again.name != list.name || again.cni_version != list.cni_version ||
+      again.disable_check != list.disable_check || again.disable_gc != list.disable_gc ||
+      again.plugins != list.plugins || again.bytes != list.bytes)
+    nsnet::fuzz::fail("a list's bytes parse to another list: " + list.bytes);
   netcore::cni::RuntimeConf rt{.container_id = "fuzz", .netns = "/run/netns/fuzz", .ifname = "eth0"};
   rt.capability_args = {{"portMappings", nlohmann::json::array()}, {"mac", "02:00:00:00:00:01"}};
   const std::optional<nlohmann::json> prev = nlohmann::json{{"cniVersion", list.cni_version}};
