@@ -36,7 +36,8 @@ void load(const std::string& text, bool is_single_plugin) {
       again.disable_check != list.disable_check || again.disable_gc != list.disable_gc ||
       again.plugins != list.plugins || again.bytes != list.bytes)
     nsnet::fuzz::fail("a list's bytes parse to another list: " + list.bytes);
-  netcore::cni::RuntimeConf rt{.container_id = "fuzz", .netns = "/run/netns/fuzz", .ifname = "eth0"};
+  netcore::cni::RuntimeConf rt{
+      .container_id = "fuzz", .netns = "/run/netns/fuzz", .ifname = "eth0"};
   rt.capability_args = {{"portMappings", nlohmann::json::array()}, {"mac", "02:00:00:00:00:01"}};
   const std::optional<nlohmann::json> prev = nlohmann::json{{"cniVersion", list.cni_version}};
   for (const auto& plugin : list.plugins) {

@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!args) return 0;
   nsnet::fuzz::expect_cni_errors([&] {
     const auto config = plugins::portmap::parse_config(*args);
-    if (const auto prev = args->prev_result()) (void)plugins::portmap::make_spec(config, *prev, args->ifname);
+    if (const auto prev = args->prev_result())
+      (void)plugins::portmap::make_spec(config, *prev, args->ifname);
   });
   return 0;
 }

@@ -28,7 +28,8 @@ void check_resolved(nsnet::RunOptions options, bool is_root) {
     for (const auto& spec : options.publish) (void)nsnet::parse_publish(spec);
     const auto mode = options.user_mode_network();
     if (mode == "slirp4netns") {
-      netcore::usernet::validate(netcore::usernet::parse_slirp_options(options.user_mode_options()));
+      netcore::usernet::validate(
+          netcore::usernet::parse_slirp_options(options.user_mode_options()));
     } else if (mode == "pasta") {
       (void)netcore::usernet::parse_pasta_options(options.user_mode_options());
     }

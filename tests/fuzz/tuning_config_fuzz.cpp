@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   nsnet::fuzz::expect_cni_errors([&] { (void)tuning::parse_data_dir(*args); });
   nsnet::fuzz::expect_cni_errors([&] {
     const auto config = tuning::parse_config(*args);
-    tuning::check_allowlist(config.sysctls, "^net\\.ipv4\\.conf\\.IFNAME\\..*\n^net\\.core\\.somaxconn$\n",
+    tuning::check_allowlist(config.sysctls,
+                            "^net\\.ipv4\\.conf\\.IFNAME\\..*\n^net\\.core\\.somaxconn$\n",
                             "fuzz allowlist");
   });
   return 0;
