@@ -1,5 +1,7 @@
 #include "ptp.hpp"
 
+#include "config.hpp"
+
 #include <netcore/base/log.hpp>
 
 #include <netcore/base/error.hpp>
@@ -25,32 +27,6 @@ using netcore::Error;
 using netcore::ErrorCode;
 
 namespace {
-
-struct Config {
-  bool ip_masq = false;
-  std::optional<unsigned> mtu;
-  std::string ipam_type;
-  std::optional<cni::Dns> dns;
-  std::vector<net::Prefix> masq_exclude;
-};
-
-Config parse_config(const cni::CmdArgs& args) {
-  const auto& conf = args.config;
-  Config config;
-  config.ip_masq = cni::optional_field<bool>(conf, "ipMasq").value_or(false);
-  cni::check_masq_backend(conf);
-  config.mtu = cni::parse_mtu(conf);
-  const auto ipam = conf.find("ipam");
-  if (ipam == conf.end() || !ipam->is_object())
-    throw Error(ErrorCode::kInvalidNetworkConfig, "ptp: missing \"ipam\"");
-  config.ipam_type = cni::optional_field<std::string>(*ipam, "type").value_or("");
-  if (config.ipam_type.empty())
-    throw Error(ErrorCode::kInvalidNetworkConfig, "ptp: missing \"ipam.type\"");
-  if (const auto dns = conf.find("dns"); dns != conf.end() && dns->is_object())
-    config.dns = cni::at_json_path("dns", [&] { return dns->get<cni::Dns>(); });
-  config.masq_exclude = cni::array_field<net::Prefix>(conf, "ipMasqExclude");
-  return config;
-}
 
 // The reference's layout inside the container: each address without its subnet route, a /32
 // (/128) link route to the gateway, the subnet via the gateway, and IPAM's routes. IPAM's routes

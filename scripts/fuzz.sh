@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Builds the fuzz preset (clang 14, libFuzzer, ASan+UBSan; tests/fuzz) and runs each fuzz target
+# for SECONDS_PER_TARGET on a copy of its seed corpus (tests/fuzz/corpus/<target>/) in a temporary
+# directory: the checked-in corpus is never written. Prints one line per target: executions,
+# coverage, new corpus entries, result. Exits non-zero on any crash, sanitizer report, leak,
+# timeout (one input running > 10 s) or OOM (> 2 GiB); the reproducer and the log are kept in
+# $NSNET_FUZZ_ARTIFACTS (default: a new build/fuzz/artifacts/<date-time>/ per run) and their paths
+# printed; replay with `build/fuzz/fuzz/fuzz_<target> <file>`.
+#
+# Usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]   (default 60 s, every target)
+#   scripts/fuzz.sh 600             the long run: ten minutes per target
+#   scripts/fuzz.sh 3               a bounded run: ~3 s per target, about a minute in all
+#   scripts/fuzz.sh 60 result topology
+# Targets are named by the file stem without "_fuzz" (result, bridge_config, ...).
+# NSNET_BUILD_JOBS sets the build's parallelism (default: nproc).
+set -euo pipefail
+source "$(dirname "$0")/lib/common.sh"
+cd "$NSNET_ROOT"
+
+seconds=${1:-60}
+[[ $seconds =~ ^[1-9][0-9]*$ ]] || die "SECONDS_PER_TARGET must be a positive integer, got '$seconds'"
+shift $(($# > 0 ? 1 : 0))
+
+fuzz_dir=$NSNET_ROOT/tests/fuzz
+bin_dir=$NSNET_ROOT/build/fuzz/fuzz
+artifacts=${NSNET_FUZZ_ARTIFACTS:-$NSNET_ROOT/build/fuzz/artifacts/$(date +%Y%m%d-%H%M%S)}
+
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  for source in "$fuzz_dir"/*_fuzz.cpp; do
+    name=$(basename "$source" .cpp)
+    targets+=("${name%_fuzz}")
+  done
+fi
+for target in "${targets[@]}"; do
+  [ -f "$fuzz_dir/${target}_fuzz.cpp" ] || die "no fuzz target '$target' (tests/fuzz/${target}_fuzz.cpp)"
+done
+
+command -v clang++-14 >/dev/null || die "clang++-14 is missing (apt-get install clang-14)"
+log "building preset fuzz"
+cmake --preset fuzz -S "$NSNET_ROOT" >/dev/null
+cmake --build --preset fuzz -- -j"${NSNET_BUILD_JOBS:-$(nproc)}"
+
+work=$(mktemp -d -t nsnet-fuzz.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$artifacts"
+
+# Leaks are findings (libFuzzer's -detect_leaks defaults on with ASan); UB already aborts
+# (-fno-sanitize-recover=all). Symbolized stacks in the log.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+log "fuzzing ${#targets[@]} targets for ${seconds} s each"
+status=0
+for target in "${targets[@]}"; do
+  corpus=$work/$target/corpus
+  mkdir -p "$corpus"
+  if [ -d "$fuzz_dir/corpus/$target" ]; then cp -r "$fuzz_dir/corpus/$target/." "$corpus/"; fi
+  seeds=$(find "$corpus" -type f | wc -l)
+  dict=$fuzz_dir/dict/$target.dict
+  [ -f "$dict" ] || dict=$fuzz_dir/dict/json.dict
+  log_file=$work/$target/fuzz.log
+  prefix=$artifacts/$target-
+  rc=0
+  "$bin_dir/fuzz_$target" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
+    -rss_limit_mb=2048 -dict="$dict" -artifact_prefix="$prefix" -print_final_stats=1 \
+    "$corpus" >"$log_file" 2>&1 || rc=$?
+
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log_file" | tail -n1)
+  cov=$({ grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log_file" || true; } | tail -n1)
+  entries=$(($(find "$corpus" -type f | wc -l) - seeds))
+  reproducer=$(find "$artifacts" -maxdepth 1 -type f -name "$target-*" | head -n1)
+  if [ "$rc" -eq 0 ] && [ -z "$reproducer" ]; then
+    result=ok
+  else
+    status=1
+    kind=$({ grep -oE 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer): [a-z-]+' "$log_file" ||
+             true; } | head -n1)
+    if grep -q 'runtime error:' "$log_file"; then kind="UndefinedBehaviorSanitizer; $kind"; fi
+    if grep -q 'broken invariant' "$log_file"; then kind="broken invariant; $kind"; fi
+    cp "$log_file" "$artifacts/$target.log"
+    result="FAILED (${kind:-exit $rc}): reproducer ${reproducer:-none}, log $artifacts/$target.log"
+  fi
+  printf '%-20s %10s execs  %-22s +%-5s corpus  %s\n' "$target" "${execs:-?}" "${cov:-cov: ?}" \
+    "$entries" "$result"
+done
+
+if [ "$status" -eq 0 ]; then log "no findings"; else log "FINDINGS: see the reproducers above"; fi
+exit "$status"
