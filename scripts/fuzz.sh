@@ -12,7 +12,9 @@
 #   scripts/fuzz.sh 3               a bounded run: ~3 s per target, about a minute in all
 #   scripts/fuzz.sh 60 result topology
 # Targets are named by the file stem without "_fuzz" (result, bridge_config, ...).
-# NSNET_BUILD_JOBS sets the build's parallelism (default: nproc).
+# NSNET_BUILD_JOBS sets the build's parallelism (default: nproc). NSNET_FUZZ_PRESET=asan runs the
+# targets of the asan preset's build instead (clang too, with the fuzzers: what scripts/test.sh
+# does, so CI compiles nsnet with clang once).
 set -euo pipefail
 source "$(dirname "$0")/lib/common.sh"
 cd "$NSNET_ROOT"
@@ -22,8 +24,9 @@ seconds=${1:-60}
 shift $(($# > 0 ? 1 : 0))
 
 fuzz_dir=$NSNET_ROOT/tests/fuzz
-bin_dir=$NSNET_ROOT/build/fuzz/fuzz
-artifacts=${NSNET_FUZZ_ARTIFACTS:-$NSNET_ROOT/build/fuzz/artifacts/$(date +%Y%m%d-%H%M%S)}
+preset=${NSNET_FUZZ_PRESET:-fuzz}
+bin_dir=$NSNET_ROOT/build/$preset/fuzz
+artifacts=${NSNET_FUZZ_ARTIFACTS:-$NSNET_ROOT/build/$preset/artifacts/$(date +%Y%m%d-%H%M%S)}
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
@@ -37,9 +40,9 @@ for target in "${targets[@]}"; do
 done
 
 command -v clang++-14 >/dev/null || die "clang++-14 is missing (apt-get install clang-14)"
-log "building preset fuzz"
-cmake --preset fuzz -S "$NSNET_ROOT" >/dev/null
-cmake --build --preset fuzz -- -j"${NSNET_BUILD_JOBS:-$(nproc)}"
+log "building preset $preset"
+cmake --preset "$preset" -S "$NSNET_ROOT" >/dev/null
+cmake --build --preset "$preset" -- -j"${NSNET_BUILD_JOBS:-$(nproc)}"
 
 work=$(mktemp -d -t nsnet-fuzz.XXXXXX)
 trap 'rm -rf "$work"' EXIT

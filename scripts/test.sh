@@ -35,6 +35,11 @@ for preset in release asan; do
   ctest --preset "$preset" -j"$(nproc)" "${skip[@]}" "$@" || status=1
 done
 
+# The fuzz targets, built by the asan preset (clang, libFuzzer): a bounded run, 3 s each from their
+# seed corpora (scripts/fuzz.sh 600 is the long run). Then clang-tidy over the same build's units.
+NSNET_FUZZ_PRESET=asan scripts/fuzz.sh 3 || status=1
+scripts/tidy.sh build/asan || status=1
+
 after=$(snapshot)
 if [ "$before" != "$after" ]; then
   log "the test run left state on the machine:"
