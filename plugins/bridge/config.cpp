@@ -80,8 +80,7 @@ Config parse_config(const cni::CmdArgs& args) {
   if (config.disable_container_interface && config.layer3())
     throw_invalid_config(
         "disableContainerInterface cannot be used with IPAM: addresses need the interface up");
-  if (const auto dns = conf.find("dns"); dns != conf.end() && dns->is_object())
-    config.dns = cni::at_json_path("dns", [&] { return dns->get<cni::Dns>(); });
+  config.dns = cni::config_dns(conf);
 
   if (const auto name = cni::optional_field<std::string>(conf, "hostVethName")) {
     validate_name(*name, "hostVethName");

@@ -42,8 +42,7 @@ Config parse_config(const cni::CmdArgs& args) {
   config.link_in_container = cni::optional_field<bool>(conf, "linkInContainer").value_or(false);
 
   config.ipam_type = cni::optional_ipam_type(conf);
-  if (const auto dns = conf.find("dns"); dns != conf.end() && dns->is_object())
-    config.dns = cni::at_json_path("dns", [&] { return dns->get<cni::Dns>(); });
+  config.dns = cni::config_dns(conf);
 
   args.cni_args().check_known({"MAC"});
   config.mac = cni::requested_container_mac(args);

@@ -22,8 +22,7 @@ Config parse_config(const cni::CmdArgs& args) {
   config.ipam_type = cni::optional_field<std::string>(*ipam, "type").value_or("");
   if (config.ipam_type.empty())
     throw Error(ErrorCode::kInvalidNetworkConfig, "ptp: missing \"ipam.type\"");
-  if (const auto dns = conf.find("dns"); dns != conf.end() && dns->is_object())
-    config.dns = cni::at_json_path("dns", [&] { return dns->get<cni::Dns>(); });
+  config.dns = cni::config_dns(conf);
   config.masq_exclude = cni::array_field<net::Prefix>(conf, "ipMasqExclude");
   return config;
 }

@@ -19,7 +19,6 @@
 #include <netcore/base/error.hpp>
 #include <netcore/base/file.hpp>
 #include <netcore/base/log.hpp>
-#include <netcore/base/state_file.hpp>
 #include <netcore/base/undo.hpp>
 #include <netcore/base/unique_fd.hpp>
 #include <netcore/cni/veth_plugin.hpp>

@@ -32,8 +32,7 @@ Config parse_config(const cni::CmdArgs& args) {
       return 0;
     });
   config.ipam_type = cni::optional_ipam_type(conf);
-  if (const auto dns = conf.find("dns"); dns != conf.end() && dns->is_object())
-    config.dns = cni::at_json_path("dns", [&] { return dns->get<cni::Dns>(); });
+  config.dns = cni::config_dns(conf);
 
   args.cni_args().check_known({"MAC"});
   config.mac = cni::requested_container_mac(args);

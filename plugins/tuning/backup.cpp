@@ -6,7 +6,6 @@
 
 #include <netcore/base/error.hpp>
 #include <netcore/base/file.hpp>
-#include <netcore/base/state_file.hpp>
 #include <netcore/cni/json.hpp>
 
 namespace plugins::tuning {

@@ -12,7 +12,6 @@
 
 #include <netcore/base/error.hpp>
 #include <netcore/base/file.hpp>
-#include <netcore/base/state_file.hpp>
 #include <netcore/base/undo.hpp>
 #include <netcore/net/link.hpp>
 #include <netcore/net/netlink.hpp>
@@ -226,7 +225,7 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   for (auto& iface : result->interfaces) {
     if (iface.name != args.ifname) continue;
     if (config.mac) iface.mac = config.mac->to_string();
-    if (config.mtu && iface.mtu) iface.mtu = *config.mtu;
+    if (config.mtu && iface.mtu) iface.mtu = config.mtu;
   }
   return *std::move(result);
 }

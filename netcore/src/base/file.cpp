@@ -7,7 +7,6 @@
 #include <cerrno>
 
 #include "netcore/base/error.hpp"
-#include "netcore/base/state_file.hpp"
 #include "netcore/base/unique_fd.hpp"
 
 namespace netcore {

@@ -214,4 +214,10 @@ void from_json(const json& j, Dns& dns) {
   dns.options = array_field<std::string>(j, "options");
 }
 
+Dns config_dns(const json& conf) {
+  const auto dns = conf.find("dns");
+  if (dns == conf.end() || !dns->is_object()) return {};
+  return at_json_path("dns", [&] { return dns->get<Dns>(); });
+}
+
 }  // namespace netcore::cni

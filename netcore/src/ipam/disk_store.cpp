@@ -15,7 +15,6 @@
 #include "netcore/base/error.hpp"
 #include "netcore/base/file.hpp"
 #include "netcore/base/hash.hpp"
-#include "netcore/base/state_file.hpp"
 #include "netcore/base/unique_fd.hpp"
 
 namespace netcore::ipam {

@@ -86,4 +86,8 @@ void from_json(const nlohmann::json& j, Route& route);
 void to_json(nlohmann::json& j, const Dns& dns);
 void from_json(const nlohmann::json& j, Dns& dns);
 
+// A plugin config's "dns", which the main plugins pass through to their result: empty when absent
+// or not an object (the reference ignores it then). Throws like from_json, naming "dns".
+[[nodiscard]] Dns config_dns(const nlohmann::json& conf);
+
 }  // namespace netcore::cni
