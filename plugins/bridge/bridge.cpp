@@ -77,8 +77,8 @@ net::Route kernel_route(const cni::Route& route, const cni::Result& result, int 
         break;
       }
   }
-  if (route.mtu) r.mtu = *route.mtu;
-  if (route.advmss) r.advmss = *route.advmss;
+  r.mtu = route.mtu;
+  r.advmss = route.advmss;
   if (route.priority) r.metric = static_cast<std::uint32_t>(*route.priority);
   return r;
 }
@@ -255,10 +255,8 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   result.interfaces = {{.name = bridge.name, .mac = bridge.mac.to_string()},
                        {.name = host.name, .mac = host.mac.to_string()},
                        {.name = args.ifname, .mac = ctr.mac.to_string(), .sandbox = args.netns}};
-  if (config.mtu) {
-    result.interfaces[1].mtu = *config.mtu;
-    result.interfaces[2].mtu = *config.mtu;
-  }
+  result.interfaces[1].mtu = config.mtu;
+  result.interfaces[2].mtu = config.mtu;
   if (config.dns) result.dns = *config.dns;
   undo.commit();
   return result;

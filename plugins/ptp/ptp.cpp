@@ -41,8 +41,8 @@ void configure_container(const net::Netlink& nl, int index, const cni::Result& i
       for (const auto& ip : ipam.ips)
         if (ip.address.is_v4() == route.dst.is_v4() && ip.gateway) r.gateway = ip.gateway;
     }
-    if (route.mtu) r.mtu = *route.mtu;
-    if (route.advmss) r.advmss = *route.advmss;
+    r.mtu = route.mtu;
+    r.advmss = route.advmss;
     if (route.priority) r.metric = static_cast<std::uint32_t>(*route.priority);
     net::add_route(nl, r);
   }
@@ -122,10 +122,8 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
   cni::Result result;
   result.interfaces = {{.name = host.name, .mac = host.mac.to_string()},
                        {.name = args.ifname, .mac = ctr.mac.to_string(), .sandbox = args.netns}};
-  if (config.mtu) {
-    result.interfaces[0].mtu = *config.mtu;
-    result.interfaces[1].mtu = *config.mtu;
-  }
+  result.interfaces[0].mtu = config.mtu;
+  result.interfaces[1].mtu = config.mtu;
   result.ips = ipam.ips;
   for (auto& ip : result.ips) ip.interface = 1;
   result.routes = ipam.routes;

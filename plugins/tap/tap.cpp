@@ -54,7 +54,7 @@ cni::Result cmd_add(const cni::CmdArgs& args) {
 
   cni::Result result;
   result.interfaces = {{.name = args.ifname, .mac = tap.mac.to_string(), .sandbox = args.netns}};
-  if (config.mtu) result.interfaces[0].mtu = *config.mtu;
+  result.interfaces[0].mtu = config.mtu;
   if (config.layer3()) {
     cni::Result ipam = cni::delegate_add(config.ipam_type, args);
     undo.push([&] { cni::delegate_del(config.ipam_type, args); });

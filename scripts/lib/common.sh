@@ -16,7 +16,7 @@ NSNET_BUILD_PACKAGES=(
 NSNET_TEST_PACKAGES=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   clang-14 libclang-rt-14-dev   # the asan preset: clang's ASan/UBSan, and libFuzzer for tests/fuzz
-  clang-tidy-14                 # scripts/tidy.sh, with the checked-in .clang-tidy
+  clang-tidy-22                 # scripts/tidy.sh (bookworm-security), the checked-in .clang-tidy
   iproute2                      # `ip -j` cross-checks of what netcore did
   nftables                      # `nft -j` cross-checks of what netcore::fw did
   containernetworking-plugins   # the reference plugins, for differential tests (/usr/lib/cni)

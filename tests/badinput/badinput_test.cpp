@@ -267,7 +267,8 @@ std::vector<BadInputCase> bad_input_cases(const std::string& netns, const fs::pa
        R"({"cniVersion":"1.0.0","name":"badnet","type":"macvlan",})", 6, "decode network config"},
       {"two documents", "tuning", "ADD", {}, ok("tuning") + ok("tuning"), 6,
        "decode network config"},
-      {"binary garbage", "loopback", "ADD", {}, "\xff\xfe\x00\x01", 6, "decode network config"},
+      {"binary garbage", "loopback", "ADD", {}, std::string("\xff\xfe\x00\x01", 4), 6,
+       "decode network config"},
       {"invalid UTF-8 in a string", "bandwidth", "ADD", {},
        "{\"cniVersion\":\"1.0.0\",\"name\":\"bad\xff\",\"type\":\"bandwidth\"}", 6,
        "decode network config"},
@@ -649,7 +650,7 @@ TEST_F(BadInputTest, EveryCaseFailsCleanlyAndLeavesNothing) {
   for (const auto& name : failed) summary += "\n  " + name;
   std::cout << "[ badinput ] " << cases.size() - failed.size() << " of " << cases.size()
             << " cases passed; slowest call " << slowest.first.count() / 1000000 << " ms ("
-            << slowest.second << ")" << summary << std::endl;
+            << slowest.second << ")" << summary << '\n';
   EXPECT_TRUE(failed.empty()) << failed.size() << " cases failed:" << summary;
 }
 

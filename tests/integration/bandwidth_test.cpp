@@ -128,7 +128,7 @@ TEST_F(BandwidthTest, AddInstallsQdiscsAndIfb) {
   EXPECT_EQ(ifb.kind, "ifb");
   EXPECT_TRUE(ifb.up);
   EXPECT_EQ(ifb.mtu, host.mtu);
-  EXPECT_EQ(ifb.mac.to_string(), result["interfaces"][2].at("mac"));
+  EXPECT_EQ(ifb.mac.to_string(), result["interfaces"][2].at("mac").get<std::string>());
   EXPECT_EQ(ifb.alias, "nsnet-bandwidth bwnet ctr1/eth0");
 
   // Kernel terms: rate/8 bytes/s, limit = rate/8 × 25 ms + burst/8, the bucket in ticks.

@@ -70,7 +70,7 @@ class BridgeTest : public nsnet::testing::SandboxTest {
     return persist(extra_.back(), "x");
   }
 
-  json config(const std::string& version, json extra = json::object()) {
+  json config(const std::string& version, const json& extra = json::object()) {
     json conf = {{"cniVersion", version},
                  {"name", "brnet"},
                  {"type", "bridge"},
@@ -323,8 +323,8 @@ TEST_F(BridgeTest, MacSpoofCheckDropsForeignSourceMacs) {
   const auto result = add.json();
   const auto checks = spoof_checks();
   ASSERT_EQ(checks.size(), 1u);
-  EXPECT_EQ(checks[0].port, result["interfaces"][1].at("name"));
-  EXPECT_EQ(checks[0].mac->to_string(), result["interfaces"][2].at("mac"));
+  EXPECT_EQ(checks[0].port, result["interfaces"][1].at("name").get<std::string>());
+  EXPECT_EQ(checks[0].mac->to_string(), result["interfaces"][2].at("mac").get<std::string>());
   EXPECT_EQ(bridge_tcp_source(*container_, *host_, "10.62.0.1", 7131), "10.62.0.2");
   EXPECT_EQ(check(conf, add).exit_code, 0);
 

@@ -114,10 +114,10 @@ class DifferentialL2Test : public nsnet::testing::L2PluginTest {
     return s;
   }
 
-  json macvlan_config(json extra) {
+  json macvlan_config(const json& extra) {
     json conf = {{"master", master_}, {"ipam", ipam()}};
     conf.merge_patch(extra);
-    return config(kL2Version, conf);
+    return plugin_config(kL2Version, conf);
   }
 
   std::string master_;
@@ -186,7 +186,7 @@ TEST_F(DifferentialL2Test, MacvlanErrorCodes) {
 
 TEST_F(DifferentialL2Test, HostDeviceMatchesTheReferenceExceptItKeepsAddresses) {
   type_ = "host-device";
-  json conf = config(kL2Version, {{"device", master_}, {"ipam", ipam()}});
+  json conf = plugin_config(kL2Version, {{"device", master_}, {"ipam", ipam()}});
   const L2Snapshot ours = lifecycle(plugin_dir(), conf);
   const auto host_addresses = [&] {
     std::set<std::string> out;

@@ -93,7 +93,7 @@ bool pings(const net::Netns& from, const std::string& addr) {
       const ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
       if (n < static_cast<ssize_t>(sizeof(iphdr) + sizeof(icmphdr))) continue;
       const auto* ip = reinterpret_cast<const iphdr*>(buf);
-      const auto* reply = reinterpret_cast<const icmphdr*>(buf + ip->ihl * 4);
+      const auto* reply = reinterpret_cast<const icmphdr*>(buf + std::size_t{ip->ihl} * 4);
       if (ip->saddr == sa.sin_addr.s_addr && reply->type == ICMP_ECHOREPLY &&
           reply->un.echo.id == echo.un.echo.id)
         return true;
@@ -126,7 +126,7 @@ class FirewallTest : public nsnet::testing::SandboxTest {
     });
   }
 
-  json firewall_conf(const std::string& network, json extra = json::object()) {
+  json firewall_conf(const std::string& network, const json& extra = json::object()) {
     json conf = {{"cniVersion", "1.0.0"}, {"name", network}, {"type", "firewall"}};
     conf.merge_patch(extra);
     return conf;
@@ -134,7 +134,7 @@ class FirewallTest : public nsnet::testing::SandboxTest {
 
   // A new container on network `index` (0: bridge A, 10.71.0.0/24; 1: bridge B, 10.72.0.0/24):
   // bridge ADD, then firewall ADD with bridge's result as prevResult.
-  Container& attach(int index, json firewall_extra = json::object()) {
+  Container& attach(int index, const json& firewall_extra = json::object()) {
     Container c;
     c.network = index == 0 ? "fwneta" : "fwnetb";
     c.id = "ctr" + std::to_string(containers_.size());

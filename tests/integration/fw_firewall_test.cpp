@@ -19,7 +19,7 @@ using nsnet::testing::run_in_netns;
 
 class FwFirewallTest : public nsnet::testing::SandboxTest {
  protected:
-  fw::FirewallRules rules(fw::IngressPolicy policy, std::vector<std::string> addresses,
+  fw::FirewallRules rules(fw::IngressPolicy policy, const std::vector<std::string>& addresses,
                           const std::string& port = "vethx") {
     fw::FirewallRules r;
     for (const auto& a : addresses) r.addresses.push_back(net::parse_ip_address(a));

@@ -38,10 +38,10 @@ class HostDeviceTest : public nsnet::testing::L2PluginTest {
     });
   }
 
-  json config(const std::string& version, json extra = json::object()) {
+  json config(const std::string& version, const json& extra = json::object()) {
     json conf = {{"device", device_}};
     conf.merge_patch(extra);
-    return L2PluginTest::config(version, conf);
+    return plugin_config(version, conf);
   }
 
   // The device's global addresses, as "a/len" strings, sorted.
@@ -135,7 +135,7 @@ TEST_F(HostDeviceTest, FoundByHwaddrAndByKernelpath) {
   for (const json& select :
        {json{{"hwaddr", mac}}, json{{"kernelpath", "/sys/devices/virtual/net/" + device_}}}) {
     SCOPED_TRACE(select.dump());
-    json conf = L2PluginTest::config("1.1.0", select);
+    json conf = plugin_config("1.1.0", select);
     const auto add = call("ADD", conf);
     ASSERT_EQ(add.exit_code, 0) << add.out;
     EXPECT_EQ(net::get_link(ctr_nl(), "eth0").alias, device_);
@@ -145,7 +145,7 @@ TEST_F(HostDeviceTest, FoundByHwaddrAndByKernelpath) {
   }
   // A kernelpath naming nothing in the host netns: code 7.
   const auto add = call(
-      "ADD", L2PluginTest::config("1.1.0", {{"kernelpath", "/sys/devices/virtual/net/nosuch0"}}));
+      "ADD", plugin_config("1.1.0", {{"kernelpath", "/sys/devices/virtual/net/nosuch0"}}));
   EXPECT_EQ(add.json().at("code"), 7) << add.out;
 }
 
@@ -168,14 +168,14 @@ TEST_F(HostDeviceTest, BadConfigGetsItsCodeAndLeavesNothing) {
     int code;
   };
   const std::vector<Case> cases = {
-      {L2PluginTest::config("1.1.0", json::object()), 7},
-      {L2PluginTest::config("1.1.0", {{"pciBusID", "0000:00:03.0"}}), 2},
+      {plugin_config("1.1.0", json::object()), 7},
+      {plugin_config("1.1.0", {{"pciBusID", "0000:00:03.0"}}), 2},
       {config("1.1.0", {{"runtimeConfig", {{"deviceID", "0000:00:03.0"}}}}), 2},
-      {L2PluginTest::config("1.1.0", {{"device", "nosuch0"}}), 7},
-      {L2PluginTest::config("1.1.0", {{"hwaddr", "02:99:99:99:99:99"}}), 7},
-      {L2PluginTest::config("1.1.0", {{"kernelpath", "/etc/passwd"}}), 7},
-      {L2PluginTest::config("1.1.0", {{"kernelpath", "/sys/devices/../../etc"}}), 7},
-      {L2PluginTest::config("1.1.0", {{"device", "lo"}}), 7},
+      {plugin_config("1.1.0", {{"device", "nosuch0"}}), 7},
+      {plugin_config("1.1.0", {{"hwaddr", "02:99:99:99:99:99"}}), 7},
+      {plugin_config("1.1.0", {{"kernelpath", "/etc/passwd"}}), 7},
+      {plugin_config("1.1.0", {{"kernelpath", "/sys/devices/../../etc"}}), 7},
+      {plugin_config("1.1.0", {{"device", "lo"}}), 7},
       {config("1.1.0", {{"ipam", "x"}}), 7},
   };
   for (const auto& c : cases) {

@@ -47,7 +47,7 @@ class MacvlanTest : public nsnet::testing::L2PluginTest {
     if (extra.contains("ipam")) conf["ipam"] = extra["ipam"];
     extra.erase("ipam");
     conf.merge_patch(extra);
-    return L2PluginTest::config(version, conf);
+    return plugin_config(version, conf);
   }
 
   std::string master_;

@@ -173,7 +173,7 @@ class NsnetRunTest : public SandboxTest {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       const auto text = file_text(state_dir(id) / "state.json");
-      const auto j = nlohmann::json::parse(text, nullptr, false);
+      auto j = nlohmann::json::parse(text, nullptr, false);
       if (j.is_object() && (!running || j.value("pid", 0) > 0)) return j;
       if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
       std::this_thread::sleep_for(5ms);

@@ -21,6 +21,7 @@
 
 namespace nsnet::testing {
 namespace usermode_test {
+namespace {
 
 class NsnetUserModeTest : public NsnetRootlessTest {
  protected:
@@ -68,9 +69,9 @@ bool ends_soon(const netcore::proc::ProcessId& helper) {
 }
 
 TEST_F(NsnetUserModeTest, SlirpIsTheDefaultAndConfiguresTheTap) {
-  const auto r = nsnet_as_user(
-      {"run", "--", "sh", "-c", "id -u; ip -4 -o addr show tap0; ip route; cat /etc/resolv.conf; "
-                                "ip -o link show tap0"});
+  const std::string script =
+      "id -u; ip -4 -o addr show tap0; ip route; cat /etc/resolv.conf; ip -o link show tap0";
+  const auto r = nsnet_as_user({"run", "--", "sh", "-c", script});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("0\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("inet 10.0.2.100/24"), std::string::npos) << r.out;
@@ -208,5 +209,6 @@ TEST_F(NsnetPastaTest, PastaPublishesAndStops) {
   EXPECT_TRUE(ends_soon(pid));
 }
 
+}  // namespace
 }  // namespace usermode_test
 }  // namespace nsnet::testing

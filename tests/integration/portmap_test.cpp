@@ -94,7 +94,7 @@ class PortmapTest : public nsnet::testing::SandboxTest {
   }
   std::string ctr_path() const { return "/run/netns/" + ctr_name_; }
 
-  json config(const std::vector<json>& mappings, json extra = json::object()) const {
+  json config(const std::vector<json>& mappings, const json& extra = json::object()) const {
     json conf = {{"cniVersion", "1.0.0"},
                  {"name", "pmnet"},
                  {"type", "portmap"},
@@ -139,7 +139,7 @@ class PortmapTest : public nsnet::testing::SandboxTest {
   std::vector<std::string> persisted_;
 };
 
-json tcp(int host_port, int container_port, json extra = json::object()) {
+json tcp(int host_port, int container_port, const json& extra = json::object()) {
   json m = {{"hostPort", host_port}, {"containerPort", container_port}, {"protocol", "tcp"}};
   m.merge_patch(extra);
   return m;
@@ -315,12 +315,12 @@ TEST_F(PortmapTest, BadConfigsFailWithTheirCodeAndLeaveNothing) {
     int code;
   };
   const json good = config({tcp(8080, 80)});
-  auto with = [&](json patch) {
+  auto with = [&](const json& patch) {
     json c = good;
     c.merge_patch(patch);
     return c;
   };
-  auto mapping = [&](json m) { return config({m}); };
+  auto mapping = [&](const json& m) { return config({m}); };
   json no_prev = good;
   no_prev.erase("prevResult");
   const std::vector<Case> cases = {

@@ -44,7 +44,7 @@ class PtpTest : public nsnet::testing::SandboxTest {
     SandboxTest::TearDown();
   }
 
-  json config(const std::string& version, json extra = json::object()) {
+  json config(const std::string& version, const json& extra = json::object()) {
     json conf = {{"cniVersion", version},
                  {"name", "ptpnet"},
                  {"type", "ptp"},

@@ -28,6 +28,7 @@
 #include "support/socket_probe.hpp"
 
 namespace slirp4netns_plugin_test {
+namespace {
 
 namespace fs = std::filesystem;
 namespace net = netcore::net;
@@ -87,7 +88,7 @@ class Slirp4netnsPluginTest : public nsnet::testing::L2PluginTest {
     L2PluginTest::TearDown();
   }
 
-  json conf(json extra = json::object(), const std::string& version = "1.1.0") {
+  json conf(const json& extra = json::object(), const std::string& version = "1.1.0") {
     json c = {{"cniVersion", version},
               {"name", "slirpnet"},
               {"type", "slirp4netns"},
@@ -387,4 +388,5 @@ TEST_F(Slirp4netnsPluginTest, AddCheckDelThroughNsnetNet) {
   EXPECT_FALSE(net::find_link(ctr_nl(), "tap0"));
 }
 
+}  // namespace
 }  // namespace slirp4netns_plugin_test

@@ -17,8 +17,8 @@ using nlohmann::json;
 class TapTest : public nsnet::testing::L2PluginTest {
  protected:
   TapTest() : L2PluginTest("tap") {}
-  json config(const std::string& version, json extra = json::object()) {
-    return L2PluginTest::config(version, extra);
+  json config(const std::string& version, const json& extra = json::object()) {
+    return plugin_config(version, extra);
   }
   std::string tap_details() {
     return nsnet::testing::run_in_netns(*container_, "ip -d -j link show eth0");

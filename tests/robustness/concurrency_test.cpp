@@ -174,7 +174,8 @@ TEST_F(ConcurrencyTest, MixedAddCheckDelAtParallelism16KeepReservationsExact) {
   const unsigned seed = seed_text != nullptr && *seed_text != '\0'
                             ? static_cast<unsigned>(std::stoul(seed_text))
                             : std::random_device{}();
-  std::cout << "[ seed     ] NSNET_CONCURRENCY_SEED=" << seed << std::endl;
+  std::cout << "[ seed     ] NSNET_CONCURRENCY_SEED=" << seed << '\n'
+            << std::flush;  // shown even if the run dies: it replays the run
   RecordProperty("concurrency_seed", std::to_string(seed));
   SCOPED_TRACE("NSNET_CONCURRENCY_SEED=" + std::to_string(seed));
   std::mt19937 random(seed);
@@ -209,7 +210,7 @@ TEST_F(ConcurrencyTest, MixedAddCheckDelAtParallelism16KeepReservationsExact) {
   const std::size_t per_phase = schedule.size() / kConcurrencyPhases;
   for (int phase = 0; phase < kConcurrencyPhases; ++phase) {
     const auto first = schedule.begin() + static_cast<long>(phase * per_phase);
-    const auto last = phase + 1 == kConcurrencyPhases ? schedule.end() : first + per_phase;
+    const auto last = phase + 1 == kConcurrencyPhases ? schedule.end() : first + static_cast<long>(per_phase);
     const std::string where = "phase " + std::to_string(phase);
     run_phase({first, last}, where);
     check_point("after " + where);
@@ -230,7 +231,7 @@ TEST_F(ConcurrencyTest, MixedAddCheckDelAtParallelism16KeepReservationsExact) {
   std::cout << "[ ops      ] " << schedule.size() << " (add " << counts["add"] << ", check "
             << counts["check"] << ", del " << counts["del"] << ") on " << kConcurrencyContainers
             << " containers at parallelism " << kConcurrencyWorkers << " in " << ops_time.count()
-            << " ms" << std::endl;
+            << " ms" << '\n';
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 
 namespace nsnet::testing {
 namespace security_rootless_test {
+namespace {
 
 struct IdRange {
   std::uint64_t inside = 0, outside = 0, count = 0;
@@ -144,7 +145,7 @@ class SecuritySlirpTest : public NsnetRootlessTest {
     if (run.status != 0) return {};
     const auto state =
         nlohmann::json::parse(file_text(temp_dir() / "runtime" / "nsnet" / id / "state.json"));
-    const auto helper = state.at("helper");
+    const auto& helper = state.at("helper");
     EXPECT_EQ(helper.at("program"), "slirp4netns");
     auto cmdline = cmdline_of(helper.at("pid").get<pid_t>());
     EXPECT_EQ(nsnet_as_user({"stop", "-t", "1", id}).status, 0);
@@ -188,5 +189,6 @@ TEST_F(SecuritySlirpTest, MapCurrentUserKeepsSeccompAndNoHostLoopback) {
   EXPECT_FALSE(has_arg(args, "--enable-sandbox")) << text;
 }
 
+}  // namespace
 }  // namespace security_rootless_test
 }  // namespace nsnet::testing

@@ -32,6 +32,7 @@
 
 namespace nsnet::testing {
 namespace security_state_test {
+namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -411,5 +412,6 @@ TEST_F(SecurityResultCacheTest, LinkedCacheFileIsReplacedNotWrittenThrough) {
   netcore::net::Netns::delete_persisted_if_exists(netns_name);
 }
 
+}  // namespace
 }  // namespace security_state_test
 }  // namespace nsnet::testing

@@ -23,6 +23,7 @@
 
 namespace nsnet::testing {
 namespace security_sysctl_test {
+namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -105,5 +106,6 @@ TEST_F(SecuritySysctlTest, KeyThroughASymlinkIsRefused) {
   expect_refused(add_with_key("net.esc.x", true), "net/esc/x");
 }
 
+}  // namespace
 }  // namespace security_sysctl_test
 }  // namespace nsnet::testing

@@ -48,7 +48,8 @@ class L2PluginTest : public SandboxTest {
             {"ranges", {{{{"subnet", "10.62.0.0/24"}}}}},
             {"routes", {{{"dst", "0.0.0.0/0"}}}}};
   }
-  nlohmann::json config(const std::string& version, const nlohmann::json& extra) {
+  // The plugin's config: cniVersion, name and type, merged with `extra`.
+  nlohmann::json plugin_config(const std::string& version, const nlohmann::json& extra) {
     nlohmann::json conf = {{"cniVersion", version}, {"name", "l2net"}, {"type", type_}};
     conf.merge_patch(extra);
     return conf;

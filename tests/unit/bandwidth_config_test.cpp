@@ -1,5 +1,7 @@
 // The bandwidth plugin's config parsing and its rate/burst/limit arithmetic, without a kernel.
 
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "bandwidth/bandwidth.hpp"
@@ -107,11 +109,10 @@ TEST(BandwidthConfigTest, TbfInKernelTerms) {
 TEST(BandwidthConfigTest, BufferTicksFollowThePschedClock) {
   // 20 kB at 2 MB/s is 10 ms; the kernel counts ticks of the psched clock (64 ns each here:
   // 15.625 per µs). Derived independently from /proc/net/psched.
-  std::FILE* f = std::fopen("/proc/net/psched", "r");
-  ASSERT_NE(f, nullptr);
+  std::ifstream psched("/proc/net/psched");
   unsigned t2us = 0, us2t = 0;
-  ASSERT_EQ(std::fscanf(f, "%x %x", &t2us, &us2t), 2);
-  std::fclose(f);
+  ASSERT_TRUE(psched >> std::hex >> t2us >> us2t) << "/proc/net/psched unreadable";
+  ASSERT_NE(us2t, 0u);
   const double ticks_per_us = static_cast<double>(t2us) / us2t;
   EXPECT_EQ(netcore::net::tbf_buffer_ticks(2'000'000, 20'000),
             static_cast<std::uint32_t>(10'000 * ticks_per_us));

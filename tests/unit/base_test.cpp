@@ -38,7 +38,7 @@ TEST(UniqueFdTest, ClosesOnDestructionAndMoves) {
   {
     UniqueFd a(raw);
     UniqueFd b(std::move(a));
-    EXPECT_FALSE(a.valid());
+    EXPECT_FALSE(a.valid());  // NOLINT(bugprone-use-after-move): the moved-from state is the test
     EXPECT_EQ(b.get(), raw);
     EXPECT_TRUE(fd_is_open(raw));
   }

@@ -20,7 +20,7 @@ using netcore::cni::Environment;
 using nlohmann::json;
 using nsnet::testing::error_of;
 
-Config parse(json extra, const std::string& cni_args = "") {
+Config parse(const json& extra, const std::string& cni_args = "") {
   json conf = {{"cniVersion", "1.1.0"}, {"name", "net"}, {"type", "bridge"}};
   conf.merge_patch(extra);
   Environment env{{"CNI_COMMAND", "ADD"},  {"CNI_CONTAINERID", "c1"}, {"CNI_NETNS", "/run/netns/x"},
@@ -30,8 +30,8 @@ Config parse(json extra, const std::string& cni_args = "") {
   return parse_config(CmdArgs::parse(env, in));
 }
 
-ErrorCode code_of(json extra, const std::string& cni_args = "") {
-  return error_of([&] { (void)parse(std::move(extra), cni_args); }).code();
+ErrorCode code_of(const json& extra, const std::string& cni_args = "") {
+  return error_of([&] { (void)parse(extra, cni_args); }).code();
 }
 
 TEST(BridgeConfigTest, DefaultsAreTheReferences) {

@@ -144,11 +144,7 @@ TEST(CmdArgsTest, ValidatesTheContainerId) {
 TEST(CmdArgsTest, ValidatesTheInterfaceName) {
   for (const std::string name :
        {"0123456789abcdef", ".", "..", "a/b", "a:b", "a b", "a\tb", "eth0\n",
-        "a\xc2\xa0"
-        "b",
-        "a\xe3\x80\x80"
-        "b",
-        "a\xe2\x80\xa8"}) {
+        "a\u00a0b", "a\u3000b", "a\u2028"}) {
     for (const char* command : {"ADD", "DEL", "CHECK"}) {
       auto env = full_env(command);
       env["CNI_IFNAME"] = name;
@@ -261,7 +257,7 @@ TEST(CmdArgsTest, RefusesOversizedStdinWithoutReadingItAll) {
   const auto e = error_of([&] { (void)CmdArgs::parse(full_env("ADD"), in); });
   EXPECT_EQ(e.code(), ErrorCode::kIoFailure);
   EXPECT_NE(e.msg().find("larger than 16777216 bytes"), std::string::npos) << e.msg();
-  EXPECT_LE(buf.served, kMaxStdinBytes + 128 * 1024);
+  EXPECT_LE(buf.served, kMaxStdinBytes + std::size_t{128} * 1024);
 
   // Exactly at the limit is fine as far as reading goes.
   std::istringstream exact(std::string(kMaxStdinBytes, ' '));

@@ -21,7 +21,7 @@ using netcore::cni::Environment;
 using nlohmann::json;
 using nsnet::testing::error_of;
 
-CmdArgs args_of(const std::string& type, json extra, const std::string& cni_args = "") {
+CmdArgs args_of(const std::string& type, const json& extra, const std::string& cni_args = "") {
   json conf = {{"cniVersion", "1.1.0"}, {"name", "net"}, {"type", type}};
   conf.merge_patch(extra);
   Environment env{{"CNI_COMMAND", "ADD"},
@@ -34,11 +34,11 @@ CmdArgs args_of(const std::string& type, json extra, const std::string& cni_args
   return CmdArgs::parse(env, in);
 }
 
-plugins::macvlan::Config macvlan(json extra, const std::string& cni_args = "") {
-  return plugins::macvlan::parse_config(args_of("macvlan", std::move(extra), cni_args));
+plugins::macvlan::Config macvlan(const json& extra, const std::string& cni_args = "") {
+  return plugins::macvlan::parse_config(args_of("macvlan", extra, cni_args));
 }
-ErrorCode macvlan_code(json extra, const std::string& cni_args = "") {
-  return error_of([&] { (void)macvlan(std::move(extra), cni_args); }).code();
+ErrorCode macvlan_code(const json& extra, const std::string& cni_args = "") {
+  return error_of([&] { (void)macvlan(extra, cni_args); }).code();
 }
 
 TEST(MacvlanConfigTest, Defaults) {
@@ -82,11 +82,11 @@ TEST(MacvlanConfigTest, ErrorCodes) {
   EXPECT_NO_THROW((void)macvlan({{"bcqueuelen", 0}}));
 }
 
-plugins::host_device::Config host_device(json extra) {
-  return plugins::host_device::parse_config(args_of("host-device", std::move(extra)));
+plugins::host_device::Config host_device(const json& extra) {
+  return plugins::host_device::parse_config(args_of("host-device", extra));
 }
-ErrorCode host_device_code(json extra) {
-  return error_of([&] { (void)host_device(std::move(extra)); }).code();
+ErrorCode host_device_code(const json& extra) {
+  return error_of([&] { (void)host_device(extra); }).code();
 }
 
 TEST(HostDeviceConfigTest, TheFirstOfDeviceHwaddrKernelpathWins) {
@@ -116,11 +116,11 @@ TEST(HostDeviceConfigTest, ErrorCodes) {
   EXPECT_EQ(host_device_code({{"device", 3}}), ErrorCode::kDecodingFailure);
 }
 
-plugins::tap::Config tap(json extra, const std::string& cni_args = "") {
-  return plugins::tap::parse_config(args_of("tap", std::move(extra), cni_args));
+plugins::tap::Config tap(const json& extra, const std::string& cni_args = "") {
+  return plugins::tap::parse_config(args_of("tap", extra, cni_args));
 }
-ErrorCode tap_code(json extra) {
-  return error_of([&] { (void)tap(std::move(extra)); }).code();
+ErrorCode tap_code(const json& extra) {
+  return error_of([&] { (void)tap(extra); }).code();
 }
 
 TEST(TapConfigTest, KeysAndDefaults) {

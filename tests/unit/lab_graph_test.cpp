@@ -4,10 +4,9 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cctype>
-#include <cstdlib>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -20,9 +19,12 @@
 #include <vector>
 
 #include "lab/graph.hpp"
+#include "netcore/proc/daemon.hpp"
+#include "netcore/proc/process.hpp"
 #include "lab/topology.hpp"
 
 namespace lab_graph_test {
+namespace {
 
 namespace fs = std::filesystem;
 using nsnet::lab::dot_quote;
@@ -453,34 +455,31 @@ TEST(LabGraph, Rates) {
 
 // Graphviz itself, when installed: every output renders without a warning.
 TEST(LabGraph, GraphvizAcceptsEveryOutput) {
-  if (std::system("command -v dot >/dev/null 2>&1") != 0)
-    GTEST_SKIP() << "graphviz (dot) is not installed";
+  const auto dot = netcore::proc::find_program("dot");
+  if (!dot) GTEST_SKIP() << "graphviz (dot) is not installed";
   std::vector<std::pair<std::string, std::string>> outputs;
   for (const std::string& name : kExamples)
     outputs.emplace_back(name, to_dot(parse_topology(read_example(name))));
   outputs.emplace_back("awkward", to_dot(parse_topology(kAwkwardLab),
                                          {{"db-2/p-1", {"10.2.0.2/24\"", "a\\", "\xff"}}}));
-  const fs::path dir = fs::temp_directory_path() / ("nsnet-graph-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
   for (const auto& [name, text] : outputs) {
     SCOPED_TRACE(name);
-    const fs::path dot_file = dir / (name + ".dot");
-    const fs::path err_file = dir / (name + ".err");
-    std::ofstream(dot_file) << text;
-    const std::string command = "dot -Tsvg '" + dot_file.string() + "' -o '" +
-                                (dir / (name + ".svg")).string() + "' 2>'" + err_file.string() +
-                                "'";
-    EXPECT_EQ(std::system(command.c_str()), 0) << text;
+    const auto run = netcore::proc::run({.program = *dot,
+                                         .args = {"-Tsvg"},
+                                         .env = netcore::proc::current_environment(),
+                                         .input = text,
+                                         .timeout = std::chrono::seconds(30)});
+    EXPECT_TRUE(run.succeeded()) << run.describe() << "\n" << text;
     // Any warning about the input fails (invalid UTF-8, unknown attributes...); a machine
     // without font configuration may add Fontconfig lines, which say nothing about it.
-    std::ifstream err(err_file);
+    std::istringstream err(run.err);
     std::string warnings;
     for (std::string line; std::getline(err, line);)
       if (line.rfind("Fontconfig", 0) != 0) warnings += line + "\n";
     EXPECT_EQ(warnings, "") << text;
-    EXPECT_GT(fs::file_size(dir / (name + ".svg")), 0u);
+    EXPECT_NE(run.out.find("<svg"), std::string::npos);
   }
-  fs::remove_all(dir);
 }
 
+}  // namespace
 }  // namespace lab_graph_test

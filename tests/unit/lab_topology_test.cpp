@@ -17,6 +17,7 @@
 #include "netcore/base/error.hpp"
 
 namespace lab_topology_test {
+namespace {
 
 namespace fs = std::filesystem;
 using nsnet::lab::ClusterMode;
@@ -578,7 +579,7 @@ TEST(LabTopology, ExampleVxlanHasAPodMesh) {
   EXPECT_EQ(t.mesh[0].among[7].to_string(), "n4/p2");
   EXPECT_EQ(t.mesh[0].proto, Proto::kIcmp);
   const auto checks = nsnet::lab::all_checks(t);
-  EXPECT_EQ(checks.size(), t.reach.size() + 8 * 7);
+  EXPECT_EQ(checks.size(), t.reach.size() + std::size_t{8} * 7);
 }
 
 TEST(LabTopology, MeshAmongPodsNodesAndAList) {
@@ -702,4 +703,5 @@ TEST(LabTopology, BadInputIsAnInvalidConfig) {
   }
 }
 
+}  // namespace
 }  // namespace lab_topology_test

@@ -21,7 +21,7 @@ using netcore::cni::Environment;
 using nlohmann::json;
 using nsnet::testing::error_of;
 
-CmdArgs args_of(json extra) {
+CmdArgs args_of(const json& extra) {
   json conf = {{"cniVersion", "1.1.0"}, {"name", "net"}, {"type", "portmap"}};
   conf.merge_patch(extra);
   Environment env{{"CNI_COMMAND", "ADD"}, {"CNI_CONTAINERID", "c1"},
@@ -31,12 +31,12 @@ CmdArgs args_of(json extra) {
   return CmdArgs::parse(env, in);
 }
 
-Config parse(json extra) { return parse_config(args_of(std::move(extra))); }
+Config parse(const json& extra) { return parse_config(args_of(extra)); }
 
 json mappings(json list) { return {{"runtimeConfig", {{"portMappings", std::move(list)}}}}; }
 
-ErrorCode code_of(json extra) {
-  return error_of([&] { (void)parse(std::move(extra)); }).code();
+ErrorCode code_of(const json& extra) {
+  return error_of([&] { (void)parse(extra); }).code();
 }
 
 TEST(PortmapConfigTest, DefaultsAreTheReferences) {
@@ -64,9 +64,9 @@ TEST(PortmapConfigTest, ReadsMappingsWithAnyProtocolCase) {
 }
 
 TEST(PortmapConfigTest, RejectsWithTheRightCode) {
-  auto one = [](json m) { return mappings(json::array({m})); };
+  auto one = [](const json& m) { return mappings(json::array({m})); };
   const json ok = {{"hostPort", 8080}, {"containerPort", 80}, {"protocol", "tcp"}};
-  auto patched = [&](json patch) {
+  auto patched = [&](const json& patch) {
     json m = ok;
     m.merge_patch(patch);
     return one(m);
@@ -90,7 +90,7 @@ TEST(PortmapConfigTest, RejectsWithTheRightCode) {
   EXPECT_NE(e.msg().find("markMasqBit"), std::string::npos) << e.msg();
 }
 
-netcore::cni::Result prev_of(json j) { return netcore::cni::Result::from_json(j, "1.0.0"); }
+netcore::cni::Result prev_of(const json& j) { return netcore::cni::Result::from_json(j, "1.0.0"); }
 
 TEST(PortmapConfigTest, PublishesToFirstAddressesOfTheInterfaceInTheSandbox) {
   const auto prev = prev_of({{"cniVersion", "1.0.0"},

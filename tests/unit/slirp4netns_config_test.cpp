@@ -17,6 +17,7 @@
 #include "support/expect_error.hpp"
 
 namespace slirp4netns_config_test {
+namespace {
 
 namespace fs = std::filesystem;
 using netcore::ErrorCode;
@@ -27,7 +28,7 @@ using nsnet::testing::error_of;
 using plugins::slirp4netns::Config;
 using plugins::slirp4netns::PortMapping;
 
-CmdArgs slirp_args(json extra, Environment more_env = {}) {
+CmdArgs slirp_args(const json& extra, Environment more_env = {}) {
   json conf = {{"cniVersion", "1.1.0"}, {"name", "slirpnet"}, {"type", "slirp4netns"}};
   conf.merge_patch(extra);
   Environment env{{"CNI_COMMAND", "ADD"},
@@ -39,11 +40,11 @@ CmdArgs slirp_args(json extra, Environment more_env = {}) {
   std::istringstream in(conf.dump());
   return CmdArgs::parse(env, in);
 }
-Config slirp_config(json extra, Environment env = {}) {
-  return plugins::slirp4netns::parse_config(slirp_args(std::move(extra), std::move(env)));
+Config slirp_config(const json& extra, Environment env = {}) {
+  return plugins::slirp4netns::parse_config(slirp_args(extra, std::move(env)));
 }
-netcore::Error slirp_error(json extra) {
-  return error_of([&] { (void)slirp_config(std::move(extra)); });
+netcore::Error slirp_error(const json& extra) {
+  return error_of([&] { (void)slirp_config(extra); });
 }
 std::vector<PortMapping> mappings(json list) {
   return plugins::slirp4netns::parse_port_mappings(
@@ -217,4 +218,5 @@ TEST(Slirp4netnsConfigTest, AttachmentDirRefusesPathTricks) {
   }
 }
 
+}  // namespace
 }  // namespace slirp4netns_config_test

@@ -33,18 +33,18 @@ CmdArgs args_of(const std::string& stdin_text, const std::string& cni_args = "",
   return CmdArgs::parse(env, in);
 }
 
-json base(json extra) {
+json base(const json& extra) {
   json conf = {{"cniVersion", "1.1.0"}, {"name", "net"}, {"type", "tuning"}};
   conf.merge_patch(extra);
   return conf;
 }
 
-Config parse(json extra, const std::string& cni_args = "", const std::string& ifname = "eth0") {
-  return parse_config(args_of(base(std::move(extra)).dump(), cni_args, ifname));
+Config parse(const json& extra, const std::string& cni_args = "", const std::string& ifname = "eth0") {
+  return parse_config(args_of(base(extra).dump(), cni_args, ifname));
 }
 
-ErrorCode code_of(json extra, const std::string& cni_args = "") {
-  return error_of([&] { (void)parse(std::move(extra), cni_args); }).code();
+ErrorCode code_of(const json& extra, const std::string& cni_args = "") {
+  return error_of([&] { (void)parse(extra, cni_args); }).code();
 }
 
 TEST(TuningConfigTest, EmptyConfigChangesNothing) {

@@ -11,6 +11,7 @@
 #include "netcore/usernet/slirp4netns.hpp"
 
 namespace usernet_test {
+namespace {
 
 namespace usernet = netcore::usernet;
 using Args = std::vector<std::string>;
@@ -182,4 +183,5 @@ TEST(UsernetPastaArgumentsTest, PortsNamespacesAndDefaults) {
   EXPECT_EQ(std::count(own.begin(), own.end(), "none"), 2);  // -t -u none only
 }
 
+}  // namespace
 }  // namespace usernet_test

@@ -157,7 +157,8 @@ class Builder {
         Netlink nl = prepare_namespace(net);
         nodes_.push_back({&n, std::move(net), std::move(nl)});
       } catch (Error& e) {
-        throw e.prefix("node " + n.name);
+        e.prefix("node " + n.name);
+        throw;
       }
     }
   }
@@ -173,7 +174,8 @@ class Builder {
         configure_end(a.nl, end_a.index, l.a_addresses, l.rate, l.mtu);
         configure_end(b.nl, end_b.index, l.b_addresses, l.rate, l.mtu);
       } catch (Error& e) {
-        throw e.prefix("link " + l.a.to_string() + " - " + l.b.to_string());
+        e.prefix("link " + l.a.to_string() + " - " + l.b.to_string());
+        throw;
       }
     }
   }
@@ -211,7 +213,8 @@ class Builder {
           add_addresses(peer.nl, end.index, member.addresses);
         }
       } catch (Error& e) {
-        throw e.prefix("switch " + sw.name);
+        e.prefix("switch " + sw.name);
+        throw;
       }
     }
   }
@@ -224,7 +227,8 @@ class Builder {
           netcore::net::write_sysctl(netcore::net::sysctl_key_from_dotted(key), value);
       });
     } catch (Error& e) {
-      throw e.prefix("node " + handle.node->name);
+      e.prefix("node " + handle.node->name);
+      throw;
     }
   }
 
@@ -233,7 +237,8 @@ class Builder {
       try {
         netcore::net::add_route(handle.nl, {.dst = route.dst, .gateway = route.via});
       } catch (Error& e) {
-        throw e.prefix("node " + handle.node->name + ": route " + route.dst.to_string());
+        e.prefix("node " + handle.node->name + ": route " + route.dst.to_string());
+        throw;
       }
     }
   }
@@ -294,7 +299,8 @@ class Builder {
                                               .onlink = true});
         }
       } catch (Error& e) {
-        throw e.prefix("cluster node " + local.node);
+        e.prefix("cluster node " + local.node);
+        throw;
       }
     }
   }
@@ -364,14 +370,16 @@ class Builder {
         out.push_back(std::move(record));
         pod_namespaces.push_back(std::move(net));
       } catch (Error& e) {
-        throw e.prefix("pod " + n.name + "/" + pod.name);
+        e.prefix("pod " + n.name + "/" + pod.name);
+        throw;
       }
     }
     if (t_.cluster && t_.cluster->static_neighbours) {
       try {
         add_static_neighbours(handle, out, pod_namespaces, cluster_gateways);
       } catch (Error& e) {
-        throw e.prefix("node " + n.name + ": static neighbours");
+        e.prefix("node " + n.name + ": static neighbours");
+        throw;
       }
     }
   }

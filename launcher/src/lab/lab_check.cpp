@@ -234,7 +234,7 @@ int check_verb(int argc, char** argv) {
                             {"expect", checks[i].expect},
                             {"reached", outcomes[i].reached},
                             {"passed", static_cast<bool>(passed[i])},
-                            {"rttMs", outcomes[i].rtt.count() / 1000.0}};
+                            {"rttMs", static_cast<double>(outcomes[i].rtt.count()) / 1000.0}};
         if (checks[i].port) c["port"] = *checks[i].port;
         if (!outcomes[i].detail.empty()) c["detail"] = outcomes[i].detail;
         report["checks"].push_back(std::move(c));

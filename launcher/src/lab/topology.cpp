@@ -124,6 +124,11 @@ std::uint64_t get_uint(const Json& j, const JsonPath& path, std::uint64_t min, s
                  j.dump());
 }
 
+// j itself, checked: an array of at most max entries. Only for a j that outlives the call (a
+// temporary's reference would dangle: those overloads are deleted).
+const Json& get_array(Json&& j, const JsonPath& path, std::size_t max) = delete;
+const Json& get_object(Json&& j, const JsonPath& path, std::size_t max) = delete;
+
 const Json& get_array(const Json& j, const JsonPath& path, std::size_t max) {
   if (!j.is_array()) wrong_type(path, "an array", j);
   if (j.size() > max)
@@ -132,6 +137,7 @@ const Json& get_array(const Json& j, const JsonPath& path, std::size_t max) {
   return j;
 }
 
+// j itself, checked: an object of at most max members.
 const Json& get_object(const Json& j, const JsonPath& path, std::size_t max) {
   if (!j.is_object()) wrong_type(path, "an object", j);
   if (j.size() > max)

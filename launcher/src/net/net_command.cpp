@@ -87,7 +87,7 @@ class NetCommand {
     }
     std::cout << result.to_json(list_.cni_version).dump(4, ' ', false,
                                                         nlohmann::json::error_handler_t::replace)
-              << std::endl;
+              << '\n';
   }
 
   void check(const std::string& netns) { runtime_.check(list_, cached_attachment(netns)); }

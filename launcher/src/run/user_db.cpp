@@ -29,22 +29,22 @@ bool scan(const char* file, Fn&& fn) {
   return false;
 }
 
+// The id of the entry called `name` in `file`.
+std::optional<unsigned> id_of(const char* file, const std::string& name) {
+  std::optional<unsigned> found;
+  scan(file, [&](const std::string& n, unsigned id) {
+    if (n == name) found = id;
+    return found.has_value();
+  });
+  return found;
+}
+
 }  // namespace
 
 std::optional<std::string> user_name(uid_t uid) {
   std::optional<std::string> found;
   scan("/etc/passwd", [&](const std::string& name, unsigned id) {
     if (id == uid) found = name;
-    return found.has_value();
-  });
-  return found;
-}
-
-// The id of the entry called `name` in `file`.
-static std::optional<unsigned> id_of(const char* file, const std::string& name) {
-  std::optional<unsigned> found;
-  scan(file, [&](const std::string& n, unsigned id) {
-    if (n == name) found = id;
     return found.has_value();
   });
   return found;

@@ -74,7 +74,7 @@ int gc_command(int argc, char** argv) {
   for (const auto& entry : fs::directory_iterator(runtime.cache().dir(), ec)) {
     const auto text = netcore::find_file_content(entry.path());
     const auto j = nlohmann::json::parse(text.value_or(""), nullptr, false);
-    if (j.is_object() && j.value("networkName", "") != "")
+    if (j.is_object() && !j.value("networkName", "").empty())
       cached_networks.insert(j.value("networkName", ""));
   }
   for (const auto& name : cached_networks) {

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <new>
+#include <utility>
 
 namespace netcore {
 
@@ -46,7 +47,7 @@ int check_nl(int err, std::string_view operation) {
 Error to_error(std::exception_ptr ex) noexcept {
   try {
     try {
-      std::rethrow_exception(ex);
+      std::rethrow_exception(std::move(ex));
     } catch (const Error& e) {
       return e;
     } catch (const std::bad_alloc&) {
@@ -64,7 +65,7 @@ Error to_error(std::exception_ptr ex) noexcept {
 
 void ErrorList::add(std::exception_ptr ex) noexcept {
   try {
-    errors_.push_back(to_error(ex));
+    errors_.push_back(to_error(std::move(ex)));
   } catch (...) {
     // Out of memory while recording a failure: the teardown goes on regardless.
   }
@@ -79,9 +80,8 @@ void ErrorList::throw_if_any(std::string_view context) const {
     if (!joined.empty()) joined += "; ";
     joined += e.msg();
   }
-  Error combined(errors_.front().code(), std::move(joined));
-  combined.prefix(context);
-  throw combined;
+  if (!context.empty()) joined = std::string(context) + ": " + joined;
+  throw Error(errors_.front().code(), std::move(joined));
 }
 
 }  // namespace netcore

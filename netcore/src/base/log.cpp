@@ -28,6 +28,7 @@ void log::flush() noexcept {
   try {
     spdlog::default_logger_raw()->flush();
   } catch (...) {
+    // A log that cannot be flushed must not turn a finished operation into a failure.
   }
 }
 

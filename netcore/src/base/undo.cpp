@@ -2,6 +2,7 @@
 
 #include "netcore/base/log.hpp"
 
+#include <algorithm>
 #include <exception>
 
 namespace netcore {
@@ -9,9 +10,10 @@ namespace netcore {
 void Undo::run() noexcept {
   auto steps = std::move(steps_);
   steps_.clear();
-  for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
+  std::reverse(steps.begin(), steps.end());  // the last step registered is undone first
+  for (auto& step : steps) {
     try {
-      (*it)();
+      step();
     } catch (const std::exception& e) {
       log::warn("rollback: {}, ignoring", e.what());
     } catch (...) {

@@ -204,7 +204,7 @@ std::string_view to_string(Command command) noexcept {
 
 std::string read_bounded(std::istream& in, std::size_t limit) {
   std::string data;
-  std::array<char, 64 * 1024> chunk;
+  std::array<char, std::size_t{64} * 1024> chunk;
   while (in) {
     in.read(chunk.data(), chunk.size());
     const auto n = static_cast<std::size_t>(in.gcount());

@@ -44,9 +44,11 @@ CniArgs CniArgs::parse(std::string_view text) {
 }
 
 std::optional<std::string> CniArgs::find(std::string_view key) const {
-  for (auto it = pairs_.rbegin(); it != pairs_.rend(); ++it)
-    if (it->first == key) return it->second;
-  return std::nullopt;
+  // The last occurrence wins.
+  const auto it = std::find_if(pairs_.rbegin(), pairs_.rend(),
+                               [&](const auto& pair) { return pair.first == key; });
+  if (it == pairs_.rend()) return std::nullopt;
+  return it->second;
 }
 
 void CniArgs::check_known(const std::vector<std::string_view>& known) const {

@@ -29,8 +29,8 @@ void configure_iface(const net::Netns& netns, const net::Netlink& nl, const std:
           break;
         }
     }
-    if (route.mtu) r.mtu = *route.mtu;
-    if (route.advmss) r.advmss = *route.advmss;
+    r.mtu = route.mtu;
+    r.advmss = route.advmss;
     if (route.priority) r.metric = static_cast<std::uint32_t>(*route.priority);
     net::add_route(nl, r);
   }

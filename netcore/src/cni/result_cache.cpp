@@ -166,7 +166,7 @@ bool is_v1(const json& doc) {
 
 }  // namespace
 
-ResultCache::ResultCache(fs::path cache_dir) : dir_(std::move(cache_dir) / "results") {}
+ResultCache::ResultCache(const fs::path& cache_dir) : dir_(cache_dir / "results") {}
 
 fs::path ResultCache::path(const std::string& network, const std::string& container_id,
                            const std::string& ifname) const {
@@ -195,7 +195,7 @@ void ResultCache::save(const NetworkList& list, const RuntimeConf& rt,
   }
   if (rt.capability_args.is_object() && !rt.capability_args.empty())
     doc["capabilityArgs"] = rt.capability_args;
-  doc["result"] = std::move(result_json);
+  doc["result"] = result_json;  // json into ordered_json: a copy either way
   try {
     make_dirs(dir_);
     write_file_atomic(file, doc.dump(-1, ' ', false, json::error_handler_t::replace), 0600);
@@ -218,7 +218,7 @@ std::optional<CachedAttachment> ResultCache::load(const std::string& network,
       return std::nullopt;
     }
     return CachedAttachment{
-        .container_id = container_id, .network_name = network, .ifname = ifname, .result = *doc};
+        .container_id = container_id, .network_name = network, .ifname = ifname, .result = doc};
   }
   try {
     return parse_entry(*doc);

@@ -131,6 +131,7 @@ int plugin_main(const PluginSpec& spec) noexcept {
       print(std::cout,
             error_json(std::string(kLatestSpecVersion), to_error(std::current_exception())));
     } catch (...) {
+      // As above: the exit status alone says it failed.
     }
     return 1;
   }

@@ -43,7 +43,7 @@ Range Range::make(const net::Prefix& subnet, const std::optional<net::IpAddress>
     netcore::throw_invalid_config("subnet " + text + " is too small to allocate from");
 
   Range r{.subnet = subnet};
-  const auto network = subnet.address();
+  const auto& network = subnet.address();
   const auto first = net::next_address(network);
   auto last = subnet.last_address();
   if (subnet.is_v4())  // the broadcast address is never a host's

@@ -141,8 +141,8 @@ MacAddress MacAddress::parse(std::string_view text) {
   for (size_t i = 0; i < 6; ++i) {
     const auto part = text.substr(i * 3, 2);
     if (i < 5 && text[i * 3 + 2] != ':') throw_invalid("MAC address", text);
-    const auto [end, ec] = std::from_chars(part.data(), part.data() + 2, bytes[i], 16);
-    if (ec != std::errc() || end != part.data() + 2) throw_invalid("MAC address", text);
+    const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), bytes[i], 16);
+    if (ec != std::errc() || end != part.data() + part.size()) throw_invalid("MAC address", text);
   }
   return MacAddress(bytes);
 }

@@ -40,7 +40,7 @@ struct CachedAttachment {
 
 class ResultCache final {
  public:
-  explicit ResultCache(std::filesystem::path cache_dir = kDefaultCacheDir);
+  explicit ResultCache(const std::filesystem::path& cache_dir = kDefaultCacheDir);
 
   // Records a successful ADD of `list` for `rt`; the result is stored as the list's version
   // prints it. Throws Error(kIoFailure), Error(kInvalidNetworkConfig) for unsafe names.
