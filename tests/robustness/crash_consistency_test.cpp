@@ -11,10 +11,13 @@
 // Seeded (std::mt19937, one draw per trial: where in the operation to kill, as a fraction of its
 // measured duration): the seed is printed and every failure names the seed and the trial;
 // NSNET_CRASH_SEED=S NSNET_CRASH_FIRST_TRIAL=N replays from trial N on. NSNET_CRASH_TRIALS
-// overrides the trial count.
+// overrides the trial count. The trials are split over kCrashShards tests (…/0 to …/3), which a
+// parallel ctest runs side by side, each in its own sandbox: every shard draws the whole
+// sequence and runs its own quarter of the trial numbers.
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -45,6 +48,7 @@ constexpr int kCrashTrials = 16;
 #else
 constexpr int kCrashTrials = 200;
 #endif
+constexpr int kCrashShards = 4;
 constexpr int kLongLivedContainers = 3;
 
 unsigned crash_env_number(const char* name, unsigned fallback) {
@@ -64,7 +68,8 @@ json crash_cap_args(int index) {
             {"egressBurst", 80000}}}};
 }
 
-class CrashConsistencyTest : public nsnet::testing::RobustnessNetTest {
+class CrashConsistencyTest : public nsnet::testing::RobustnessNetTest,
+                             public ::testing::WithParamInterface<int> {
  protected:
   // After a kill or a restore: no address reserved or configured twice, and every long-lived
   // container still holds its address, reserved to it.
@@ -98,12 +103,18 @@ class CrashConsistencyTest : public nsnet::testing::RobustnessNetTest {
   std::map<std::string, std::string> long_lived_addresses_;  // container ID -> address
 };
 
-TEST_F(CrashConsistencyTest, SigkillDuringAddOrDelThenDelOrGcRestoresTheBaseline) {
+TEST_P(CrashConsistencyTest, SigkillDuringAddOrDelThenDelOrGcRestoresTheBaseline) {
+  const int shard = GetParam();
   const unsigned seed = crash_env_number("NSNET_CRASH_SEED", std::random_device{}());
   const int trials = static_cast<int>(crash_env_number("NSNET_CRASH_TRIALS", kCrashTrials));
-  const int first_trial = static_cast<int>(crash_env_number("NSNET_CRASH_FIRST_TRIAL", 0));
-  std::cout << "[ seed     ] NSNET_CRASH_SEED=" << seed << " (" << trials << " trials)"
-            << std::endl;
+  // This shard's trial numbers: [first_trial, end_trial).
+  const int end_trial = trials * (shard + 1) / kCrashShards;
+  const int first_trial =
+      std::max(trials * shard / kCrashShards,
+               static_cast<int>(crash_env_number("NSNET_CRASH_FIRST_TRIAL", 0)));
+  std::cout << "[ seed     ] NSNET_CRASH_SEED=" << seed << " (trials " << first_trial << " to "
+            << end_trial - 1 << " of " << trials << ")\n"
+            << std::flush;  // shown even if the run dies: it replays the run
   RecordProperty("crash_seed", std::to_string(seed));
   std::mt19937 random(seed);
   std::uniform_real_distribution<double> kill_point(0.0, 1.0);
@@ -134,7 +145,7 @@ TEST_F(CrashConsistencyTest, SigkillDuringAddOrDelThenDelOrGcRestoresTheBaseline
     destroy_container(c);
   }
   std::cout << "[ timing   ] un-killed ADD " << add_time.count() << " us, DEL "
-            << del_time.count() << " us" << std::endl;
+            << del_time.count() << " us" << '\n';
 
   std::vector<const RobustContainer*> long_lived_ptrs;
   for (const auto& c : long_lived_) long_lived_ptrs.push_back(&c);
@@ -153,7 +164,7 @@ TEST_F(CrashConsistencyTest, SigkillDuringAddOrDelThenDelOrGcRestoresTheBaseline
   std::map<std::string, int> outcomes;  // "kill ADD/DEL (finished|killed), restore DEL/GC" -> n
   const auto test_start = steady_clock::now();
   int trials_run = 0;
-  for (int trial = 0; trial < trials; ++trial) {
+  for (int trial = 0; trial < end_trial; ++trial) {
     const double fraction = kill_point(random);  // drawn for every trial, skipped ones too
     if (trial < first_trial) continue;
     ++trials_run;
@@ -166,7 +177,8 @@ TEST_F(CrashConsistencyTest, SigkillDuringAddOrDelThenDelOrGcRestoresTheBaseline
         std::to_string(delay.count()) + " us (" + std::to_string(fraction * 100).substr(0, 5) +
         "% of it), restore by " + (restore_by_gc ? "GC" : "DEL") +
         "; replay: NSNET_CRASH_SEED=" + std::to_string(seed) +
-        " NSNET_CRASH_FIRST_TRIAL=" + std::to_string(trial);
+        " NSNET_CRASH_FIRST_TRIAL=" + std::to_string(trial) +
+        " --gtest_filter='*CrashConsistencyTest.*/" + std::to_string(shard) + "'";
     SCOPED_TRACE(what);
 
     auto c = make_container("t", "crash-" + std::to_string(trial));
@@ -226,7 +238,7 @@ TEST_F(CrashConsistencyTest, SigkillDuringAddOrDelThenDelOrGcRestoresTheBaseline
       std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - test_start);
   std::cout << "[ trials   ] " << trials_run << " in " << elapsed.count() << " ms:";
   for (const auto& [outcome, count] : outcomes) std::cout << " [" << outcome << "] " << count;
-  std::cout << std::endl;
+  std::cout << '\n';
 
   for (auto& c : long_lived_) {
     const auto del = nsnet_net({"del", network_, c.path}, c.id);
@@ -234,5 +246,7 @@ TEST_F(CrashConsistencyTest, SigkillDuringAddOrDelThenDelOrGcRestoresTheBaseline
   }
   EXPECT_TRUE(reservations().empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Shards, CrashConsistencyTest, ::testing::Range(0, kCrashShards));
 
 }  // namespace
