@@ -28,9 +28,15 @@ build_preset release -DNSNET_BUILD_BENCHMARKS=OFF
 # clang-tidy needs a compile database, not a build: it runs in the background from here on, at a
 # lower priority, on the CPU the tests leave idle while they wait on the kernel, on plugins and on
 # timeouts, and on the build's single-threaded tail. Its report comes at the end.
+# In a process group of its own, so that a run that stops early (a failed build) ends it too.
 tidy_log=$(mktemp)
-trap 'rm -f "$tidy_log"' EXIT
-nice -n 10 scripts/tidy.sh >"$tidy_log" 2>&1 &
+tidy_pid=
+stop_tidy() {
+  if [ -n "$tidy_pid" ]; then kill -- -"$tidy_pid" 2>/dev/null || true; fi
+  rm -f "$tidy_log"
+}
+trap stop_tidy EXIT
+setsid nice -n 10 scripts/tidy.sh >"$tidy_log" 2>&1 &
 tidy_pid=$!
 
 # Most tests wait more than they compute (namespaces, plugin execs, sleeps in the probes): three
@@ -57,6 +63,7 @@ NSNET_FUZZ_PRESET=asan scripts/fuzz.sh 3 || status=1
 
 log "waiting for clang-tidy"
 wait "$tidy_pid" || status=1
+tidy_pid=
 cat "$tidy_log" >&2
 
 after=$(snapshot)
