@@ -83,24 +83,34 @@ void expect_cni_error(const PluginRun& run, const std::string& needle) {
   EXPECT_NE(text.find(needle), std::string::npos) << run.out;
 }
 
-// The victims: a directory with a file, 0640 and 0750, somewhere no plugin has business in.
+// What a planted link points at: a directory (0750) with a file (0640) somewhere no plugin has
+// business in, and what it held when last recorded.
+struct Victim {
+  fs::path dir, file;
+  std::map<std::string, std::string> before;
+
+  void plant(const fs::path& parent) {
+    dir = parent / "victim";
+    fs::create_directories(dir);
+    ::chmod(dir.c_str(), 0750);
+    file = dir / "precious";
+    std::ofstream(file) << "precious content\n";
+    ::chmod(file.c_str(), 0640);
+    record();
+  }
+  void record() { before = tree_of(dir); }
+};
+
 class SecurityStateTest : public SandboxTest {
  protected:
   void SetUp() override {
     SandboxTest::SetUp();
     if (IsSkipped()) return;
-    victim_dir_ = temp_dir() / "victim";
-    fs::create_directories(victim_dir_);
-    ::chmod(victim_dir_.c_str(), 0750);
-    victim_file_ = victim_dir_ / "precious";
-    std::ofstream(victim_file_) << "precious content\n";
-    ::chmod(victim_file_.c_str(), 0640);
-    before_ = tree_of(victim_dir_);
+    victim_.plant(temp_dir());
   }
-  void expect_victim_untouched() { EXPECT_EQ(tree_of(victim_dir_), before_); }
+  void expect_victim_untouched() { EXPECT_EQ(tree_of(victim_.dir), victim_.before); }
 
-  fs::path victim_dir_, victim_file_;
-  std::map<std::string, std::string> before_;
+  Victim victim_;
 };
 
 // host-local run directly, as a main plugin delegates to it, on network "secnet".
@@ -134,7 +144,7 @@ class SecurityHostLocalTest : public SecurityStateTest {
 };
 
 TEST_F(SecurityHostLocalTest, LinkedNetworkDirectoryIsRefused) {
-  fs::create_directory_symlink(victim_dir_, net_dir_);
+  fs::create_directory_symlink(victim_.dir, net_dir_);
   const auto add = host_local("ADD");
   expect_cni_error(add, "symbolic link");
   expect_victim_untouched();  // no lock, no reservation, no last_reserved_ip.0 in it
@@ -147,7 +157,7 @@ TEST_F(SecurityHostLocalTest, LinkedNetworkDirectoryIsRefused) {
 
 TEST_F(SecurityHostLocalTest, LinkedReservationIsRefusedNotRead) {
   fs::create_directories(net_dir_);
-  fs::create_symlink(victim_file_, net_dir_ / "10.77.0.5");  // the only address of the range
+  fs::create_symlink(victim_.file, net_dir_ / "10.77.0.5");  // the only address of the range
   const auto add = host_local("ADD");
   // Not "no addresses available" (the victim's content read as an owner).
   expect_cni_error(add, "10.77.0.5: a symbolic link");
@@ -158,7 +168,7 @@ TEST_F(SecurityHostLocalTest, LinkedReservationIsRefusedNotRead) {
 
 TEST_F(SecurityHostLocalTest, LinkedLastReservedIsNeverWrittenThrough) {
   fs::create_directories(net_dir_);
-  fs::create_symlink(victim_file_, net_dir_ / "last_reserved_ip.0");
+  fs::create_symlink(victim_.file, net_dir_ / "last_reserved_ip.0");
   const auto add = host_local("ADD", "10.77.0.9");
   if (add.exit_code == 0) {
     EXPECT_FALSE(is_link(net_dir_ / "last_reserved_ip.0"));  // replaced, not followed
@@ -171,14 +181,14 @@ TEST_F(SecurityHostLocalTest, LinkedLastReservedIsNeverWrittenThrough) {
 
 TEST_F(SecurityHostLocalTest, LinkedLockIsRefusedAndCreatesNothing) {
   fs::create_directories(net_dir_);
-  const auto target = victim_dir_ / "created-by-lock";
+  const auto target = victim_.dir / "created-by-lock";
   fs::create_symlink(target, net_dir_ / "lock");  // dangling: O_CREAT would make the target
   const auto add = host_local("ADD");
   expect_cni_error(add, "lock");
   EXPECT_FALSE(fs::exists(fs::symlink_status(target)));
   EXPECT_TRUE(reserved_addresses(net_dir_).empty());
   fs::remove(net_dir_ / "lock");
-  fs::create_symlink(victim_file_, net_dir_ / "lock");  // and to an existing file
+  fs::create_symlink(victim_.file, net_dir_ / "lock");  // and to an existing file
   expect_cni_error(host_local("ADD"), "lock");
   expect_victim_untouched();
   EXPECT_TRUE(reserved_addresses(net_dir_).empty());
@@ -203,35 +213,29 @@ class SecurityTuningTest : public TuningFixture {
   void SetUp() override {
     TuningFixture::SetUp();
     if (IsSkipped()) return;
-    victim_dir_ = temp_dir() / "victim";
-    fs::create_directories(victim_dir_);
-    ::chmod(victim_dir_.c_str(), 0750);
-    victim_file_ = victim_dir_ / "precious";
-    std::ofstream(victim_file_) << "precious content\n";
-    before_ = tree_of(victim_dir_);
+    victim_.plant(temp_dir());
   }
   json sysctl_conf() { return config({{"sysctl", {{"net.ipv4.conf.eth0.arp_ignore", "1"}}}}); }
   std::string arp_ignore() {
     return container_->run(
         [] { return netcore::net::read_sysctl("net/ipv4/conf/eth0/arp_ignore"); });
   }
-  fs::path victim_dir_, victim_file_;
-  std::map<std::string, std::string> before_;
+  Victim victim_;
 };
 
 TEST_F(SecurityTuningTest, LinkedBackupDirectoryIsRefused) {
-  fs::create_directory_symlink(victim_dir_, data_dir_);
+  fs::create_directory_symlink(victim_.dir, data_dir_);
   const auto add = call("ADD", sysctl_conf());
   expect_cni_error(add, "symbolic link");
-  EXPECT_EQ(tree_of(victim_dir_), before_);  // no ctr1_eth0.json in it
+  EXPECT_EQ(tree_of(victim_.dir), victim_.before);  // no ctr1_eth0.json in it
   EXPECT_EQ(arp_ignore(), "0");
   EXPECT_TRUE(is_link(data_dir_));
 
   // GC does not delete, through the link, what looks like a stale backup of this network.
-  std::ofstream(victim_dir_ / "old_eth0.json")
+  std::ofstream(victim_.dir / "old_eth0.json")
       << json{{"nsnet", {{"network", "tunenet"}, {"containerID", "old"}, {"ifname", "eth0"}}}}
              .dump();
-  before_ = tree_of(victim_dir_);
+  victim_.record();
   json gc = config();
   gc.erase("prevResult");
   gc["cniVersion"] = "1.1.0";
@@ -239,16 +243,16 @@ TEST_F(SecurityTuningTest, LinkedBackupDirectoryIsRefused) {
   const auto run =
       host_->run([&] { return exec_plugin(plugin_dir(), "tuning", "GC", {}, gc.dump()); });
   EXPECT_NE(run.exit_code, 0) << run.out;
-  EXPECT_EQ(tree_of(victim_dir_), before_);
+  EXPECT_EQ(tree_of(victim_.dir), victim_.before);
 }
 
 // A planted backup is neither read (DEL would "restore" what it says) nor written through.
 TEST_F(SecurityTuningTest, LinkedBackupFileIsNeitherReadNorWritten) {
   fs::create_directories(data_dir_);
   ::chmod(data_dir_.c_str(), 0700);
-  const auto forged = victim_dir_ / "forged.json";
+  const auto forged = victim_.dir / "forged.json";
   std::ofstream(forged) << json{{"mtu", 1280}}.dump();
-  before_ = tree_of(victim_dir_);
+  victim_.record();
   const unsigned mtu = state().mtu;
   ASSERT_NE(mtu, 1280U);
 
@@ -266,7 +270,7 @@ TEST_F(SecurityTuningTest, LinkedBackupFileIsNeitherReadNorWritten) {
     expect_cni_error(add, "symbolic link");
     EXPECT_EQ(arp_ignore(), "0");
   }
-  EXPECT_EQ(tree_of(victim_dir_), before_);
+  EXPECT_EQ(tree_of(victim_.dir), victim_.before);
 }
 
 // The reference's createBackup: MkdirAll(dataDir, 0700), WriteFile(..., 0600).
@@ -285,8 +289,7 @@ class SecuritySlirpPluginTest : public L2PluginTest {
     L2PluginTest::SetUp();
     if (IsSkipped()) return;
     data_dir_ = temp_dir() / "slirp";
-    victim_dir_ = temp_dir() / "victim";
-    fs::create_directories(victim_dir_);
+    victim_.plant(temp_dir());
   }
   void TearDown() override {
     if (bystander_ > 0) {
@@ -306,7 +309,8 @@ class SecuritySlirpPluginTest : public L2PluginTest {
   }
   fs::path state_dir() const { return data_dir_ / "slirpnet" / "ctr1-tap0"; }
 
-  fs::path data_dir_, victim_dir_;
+  fs::path data_dir_;
+  Victim victim_;
   pid_t bystander_ = -1;
 };
 
@@ -322,21 +326,21 @@ TEST_F(SecuritySlirpPluginTest, LinkedStateDirectoryIsNotFollowed) {
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // exec'd: its start time is final
   const auto start = netcore::proc::process_start_time(bystander_);
   ASSERT_TRUE(start);
-  std::ofstream(victim_dir_ / "state.json")
+  std::ofstream(victim_.dir / "state.json")
       << json{{"pid", bystander_}, {"start_time", *start}, {"container_id", "ctr1"},
               {"ifname", "tap0"},  {"netns", netns_path_}, {"api_socket", ""}}
              .dump();
-  const auto before = tree_of(victim_dir_);
+  const auto before = tree_of(victim_.dir);
   fs::create_directories(state_dir().parent_path());
-  fs::create_directory_symlink(victim_dir_, state_dir());
+  fs::create_directory_symlink(victim_.dir, state_dir());
 
   const auto del = slirp("DEL");
   EXPECT_EQ(del.exit_code, 0) << del.out << del.err;
   EXPECT_TRUE(netcore::proc::process_alive({bystander_, *start})) << "DEL stopped a bystander";
-  EXPECT_EQ(tree_of(victim_dir_), before);
+  EXPECT_EQ(tree_of(victim_.dir), before);
   EXPECT_FALSE(fs::exists(fs::symlink_status(state_dir())));
 
-  fs::create_directory_symlink(victim_dir_, state_dir());
+  fs::create_directory_symlink(victim_.dir, state_dir());
   const json gc = {{"cniVersion", "1.1.0"},
                    {"name", "slirpnet"},
                    {"type", "slirp4netns"},
@@ -345,14 +349,14 @@ TEST_F(SecuritySlirpPluginTest, LinkedStateDirectoryIsNotFollowed) {
   const auto run = exec_plugin(plugin_dir(), "slirp4netns", "GC", {}, gc.dump());
   EXPECT_EQ(run.exit_code, 0) << run.out;
   EXPECT_TRUE(netcore::proc::process_alive({bystander_, *start})) << "GC stopped a bystander";
-  EXPECT_EQ(tree_of(victim_dir_), before);
+  EXPECT_EQ(tree_of(victim_.dir), before);
 }
 
 TEST_F(SecuritySlirpPluginTest, LinkedStateDirectoryIsReplacedOnAddAndStateIsPrivate) {
   if (!netcore::proc::find_program("slirp4netns")) GTEST_SKIP() << "slirp4netns is not installed";
-  const auto before = tree_of(victim_dir_);
+  const auto before = tree_of(victim_.dir);
   fs::create_directories(state_dir().parent_path());
-  fs::create_directory_symlink(victim_dir_, state_dir());
+  fs::create_directory_symlink(victim_.dir, state_dir());
   const auto add = slirp("ADD");
   if (add.exit_code == 0) {
     EXPECT_FALSE(is_link(state_dir()));
@@ -362,7 +366,7 @@ TEST_F(SecuritySlirpPluginTest, LinkedStateDirectoryIsReplacedOnAddAndStateIsPri
   } else {
     expect_cni_error(add, "symbolic link");
   }
-  EXPECT_EQ(tree_of(victim_dir_), before);
+  EXPECT_EQ(tree_of(victim_.dir), before);
 }
 
 // `nsnet net`'s result cache (libcni's layout): a link planted as the attachment's cache file is
@@ -387,7 +391,7 @@ TEST_F(SecurityResultCacheTest, LinkedCacheFileIsReplacedNotWrittenThrough) {
   fs::create_directories(file.parent_path());
   ::chmod(file.parent_path().c_str(), 0700);
   ::chmod(cache_dir.c_str(), 0700);
-  fs::create_symlink(victim_file_, file);
+  fs::create_symlink(victim_.file, file);
 
   const auto run_net = [&](const std::string& verb) {
     netcore::proc::RunRequest request{
